@@ -1,0 +1,99 @@
+from django.contrib.auth.password_validation import validate_password
+from rest_framework import serializers
+
+from .models import ApiKey, Department, User
+from .selectors import STAT_FIELDS
+
+
+class TaskStatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    todo = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    task_stats = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "external_id", "email", "name", "role", "department",
+            "is_active", "date_joined", "task_stats",
+        ]
+        read_only_fields = ["id", "external_id", "is_active", "date_joined", "task_stats"]
+
+    def get_task_stats(self, user) -> TaskStatsSerializer:
+        # Counts come from selectors.users_with_task_stats; a plain instance gets zeros.
+        return {name: getattr(user, f"stat_{name}", 0) for name in STAT_FIELDS}
+
+
+class UserCreateSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+
+    class Meta:
+        model = User
+        fields = ["email", "name", "role", "department", "password"]
+
+
+class UserUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["email", "name", "role", "department", "is_active"]
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    password2 = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate(self, attrs):
+        if attrs["password"] != attrs["password2"]:
+            raise serializers.ValidationError({"password2": "Passwords do not match."})
+        validate_password(attrs["password"], User(email=attrs["email"], name=attrs["name"]))
+        return attrs
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RegisterResponseSerializer(TokenPairSerializer):
+    user = UserSerializer()
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class ApiTokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "name", "manager"]
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
+
+
+class ApiKeyWithSecretSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = ApiKeySerializer.Meta.fields + ["key"]

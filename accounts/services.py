@@ -1,0 +1,111 @@
+import secrets
+import string
+from datetime import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from .authentication import KEY_PREFIX
+from .models import ApiKey, Department, User
+
+_PREFIX_ALPHABET = string.ascii_letters + string.digits
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    role: str = User.Role.EMPLOYEE,
+    department: Department | None = None,
+) -> User:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "A user with this email already exists."})
+    user = User(email=email, name=name, role=role, department=department)
+    if password is not None:
+        validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, **fields) -> User:
+    email = fields.get("email")
+    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "A user with this email already exists."})
+    for name, value in fields.items():
+        setattr(user, name, value.lower() if name == "email" else value)
+    user.save(update_fields=list(fields) or None)
+    if fields.get("is_active") is False:
+        Token.objects.filter(user=user).delete()
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    Token.objects.filter(user=user).delete()
+    ApiKey.objects.filter(user=user).delete()
+    return user
+
+
+def user_issue_jwt(*, user: User) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+@transaction.atomic
+def user_logout(*, user: User, refresh: str) -> None:
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise ValidationError({"refresh": str(exc)}) from exc
+    if str(token.get("user_id")) != str(user.pk):
+        raise ValidationError({"refresh": "This refresh token belongs to another user."})
+    token.blacklist()
+    Token.objects.filter(user=user).delete()
+
+
+def user_api_token(*, user: User) -> str:
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def _new_key_material() -> tuple[str, str]:
+    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(ApiKey.PREFIX_LENGTH))
+    return prefix, f"{KEY_PREFIX}{prefix}.{secrets.token_urlsafe(32)}"
+
+
+def _set_new_key(api_key: ApiKey) -> str:
+    prefix, raw_key = _new_key_material()
+    api_key.prefix = prefix
+    api_key.hashed_key = ApiKey.hash(raw_key)
+    return raw_key
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "Must be in the future."})
+    api_key = ApiKey(user=user, name=name, expires_at=expires_at)
+    raw_key = _set_new_key(api_key)
+    api_key.save()
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_regenerate(*, api_key: ApiKey) -> str:
+    """Replace the secret; the old key stops working with this commit."""
+    raw_key = _set_new_key(api_key)
+    api_key.last_used_at = None
+    api_key.save(update_fields=["prefix", "hashed_key", "last_used_at"])
+    return raw_key

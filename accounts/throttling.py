@@ -1,0 +1,32 @@
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class AuthFailureThrottle(SimpleRateThrottle):
+    """Counts failed logins/registrations per client IP; a burst of them answers 429.
+
+    Successful attempts are never counted, so a busy office behind one IP is not locked out.
+    """
+
+    scope = "auth"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return True
+
+    def record_failure(self, request, view):
+        key = self.get_cache_key(request, view)
+        now = self.timer()
+        history = [t for t in self.cache.get(key, []) if t > now - self.duration]
+        history.insert(0, now)
+        self.cache.set(key, history, self.duration)

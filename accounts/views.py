@@ -1,0 +1,180 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from . import selectors, services
+from .filters import UserFilter
+from .permissions import DenyApiKey, IsPeopleAdminOrReadOnly, UserObjectPermission
+from .serializers import (
+    ApiKeySerializer,
+    ApiKeyWithSecretSerializer,
+    ApiTokenSerializer,
+    DepartmentSerializer,
+    LoginSerializer,
+    RefreshInputSerializer,
+    RegisterResponseSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from .throttling import AuthFailureThrottle
+
+
+class _AuthFailureThrottled(APIView):
+    """Public auth endpoint whose failed attempts feed the failure throttle."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthFailureThrottle]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (AuthenticationFailed, ValidationError)):
+            AuthFailureThrottle().record_failure(self.request, self)
+        return super().handle_exception(exc)
+
+
+class RegisterView(_AuthFailureThrottled):
+    @extend_schema(request=RegisterSerializer, responses={201: RegisterResponseSerializer})
+    def post(self, request):
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(
+            email=data.validated_data["email"],
+            name=data.validated_data["name"],
+            password=data.validated_data["password"],
+        )
+        tokens = services.user_issue_jwt(user=user)
+        return Response({"user": UserSerializer(user).data, **tokens}, status=status.HTTP_201_CREATED)
+
+
+class LoginView(_AuthFailureThrottled):
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        data = LoginSerializer(data=request.data)
+        if not data.is_valid():
+            raise AuthenticationFailed("Email and password are required.")
+        user = authenticate(
+            request,
+            email=data.validated_data["email"].lower(),
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            raise AuthenticationFailed("No active account found with the given credentials.")
+        return Response(services.user_issue_jwt(user=user))
+
+
+class RefreshView(TokenRefreshView):
+    """Rotates the refresh token; the one sent is blacklisted."""
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated, DenyApiKey]
+
+    @extend_schema(request=RefreshInputSerializer, responses={205: None})
+    def post(self, request):
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_logout(user=request.user, refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
+class MeView(generics.RetrieveAPIView):
+    serializer_class = UserSerializer
+
+    def get_object(self):
+        return selectors.users_with_task_stats().get(pk=self.request.user.pk)
+
+
+class ApiTokenView(APIView):
+    permission_classes = [IsAuthenticated, DenyApiKey]
+
+    @extend_schema(request=None, responses={200: ApiTokenSerializer})
+    def post(self, request):
+        return Response({"token": services.user_api_token(user=request.user)})
+
+
+@extend_schema_view(
+    update=extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer}),
+    partial_update=extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer}),
+    destroy=extend_schema(description="Deactivates the user (is_active=false); nothing is deleted."),
+)
+class UserViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticated, UserObjectPermission]
+    filterset_class = UserFilter
+    search_fields = ["name", "email"]
+    ordering_fields = ["id", "name", "email", "date_joined"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return selectors.users_with_task_stats()
+
+    def get_serializer_class(self):
+        return {"create": UserCreateSerializer}.get(
+            self.action, UserUpdateSerializer if self.action in ("update", "partial_update") else UserSerializer
+        )
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    def create(self, request, *args, **kwargs):
+        data = UserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(**{"password": None, **data.validated_data})
+        return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        super().update(request, *args, **kwargs)
+        return Response(UserSerializer(self.get_queryset().get(pk=kwargs["pk"])).data)
+
+    def perform_update(self, serializer):
+        services.user_update(user=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.user_deactivate(user=instance)
+
+
+class DepartmentViewSet(viewsets.ModelViewSet):
+    serializer_class = DepartmentSerializer
+    permission_classes = [IsAuthenticated, IsPeopleAdminOrReadOnly]
+    search_fields = ["name"]
+    ordering_fields = ["name", "id"]
+    filterset_fields = ["manager"]
+
+    def get_queryset(self):
+        return selectors.departments_list()
+
+
+class ApiKeyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ApiKeySerializer
+    permission_classes = [IsAuthenticated, DenyApiKey]
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.api_keys_of(user=self.request.user)
+
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyWithSecretSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ApiKeySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key, raw_key = services.api_key_create(user=request.user, **data.validated_data)
+        api_key.key = raw_key
+        return Response(ApiKeyWithSecretSerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: ApiKeyWithSecretSerializer})
+    @action(detail=True, methods=["post"])
+    def regenerate(self, request, pk=None):
+        api_key = self.get_object()
+        api_key.key = services.api_key_regenerate(api_key=api_key)
+        return Response(ApiKeyWithSecretSerializer(api_key).data)

@@ -1,0 +1,101 @@
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views import defaults
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone()[0] == 1
+
+
+def _broker_ok():
+    with celery_app.connection_for_write(
+        url=settings.CELERY_BROKER_URL,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
+    ) as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+        return True
+
+
+def _cache_ok():
+    cache.set("health:probe", "ok", 10)
+    return cache.get("health:probe") == "ok"
+
+
+CHECKS = {"database": _database_ok, "broker": _broker_ok, "cache": _cache_ok}
+
+
+def run_checks():
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            results[name] = bool(check())
+        except Exception:  # a health probe reports failures, it never raises them
+            logger.warning("health check %s failed", name, exc_info=True)
+            results[name] = False
+    return results
+
+
+class HealthView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.ChoiceField(["ok", "degraded"]),
+                    "timestamp": serializers.DateTimeField(),
+                    "components": serializers.DictField(child=serializers.BooleanField()),
+                    "failing": serializers.ListField(child=serializers.CharField(), required=False),
+                    "info": serializers.DictField(child=serializers.CharField()),
+                },
+            ),
+            503: None,
+        }
+    )
+    def get(self, request):
+        components = run_checks()
+        failing = [name for name, ok in components.items() if not ok]
+        body = {
+            "status": "degraded" if failing else "ok",
+            "timestamp": timezone.now(),
+            "components": components,
+            "info": {"version": settings.APP_VERSION, "environment": settings.DJANGO_ENV},
+        }
+        if failing:
+            body["failing"] = failing
+        return Response(body, status=503 if failing else 200)
+
+
+def _is_api(request):
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)

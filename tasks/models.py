@@ -1,0 +1,127 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class AliveTaskManager(models.Manager):
+    """Soft-deleted tasks are invisible everywhere but the admin."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        TODO = "todo", "To do"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        CRITICAL = "critical", "Critical"
+
+    OPEN_STATUSES = (Status.TODO, Status.IN_PROGRESS)
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TODO)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
+    # Numeric rank of `priority`, so ordering by priority means low < medium < high < critical.
+    priority_rank = models.PositiveSmallIntegerField(default=1, editable=False)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_tasks"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_tasks"
+    )
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    due_date = models.DateTimeField(null=True, blank=True)
+    estimate_hours = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    is_delegated = models.BooleanField(default=False)
+    completed_late = models.BooleanField(default=False)
+    # The due date a reminder was last sent for; a moved due date re-arms the reminder.
+    reminder_sent_for = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AliveTaskManager()
+    all_objects = models.Manager()
+
+    PRIORITY_RANKS = {
+        Priority.LOW: 0,
+        Priority.MEDIUM: 1,
+        Priority.HIGH: 2,
+        Priority.CRITICAL: 3,
+    }
+
+    class Meta:
+        ordering = ["-due_date", "-id"]
+        base_manager_name = "all_objects"
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="task_status_due_idx"),
+            models.Index(fields=["department", "status"], name="task_dept_status_idx"),
+            models.Index(fields=["creator"], name="task_creator_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.priority_rank = self.PRIORITY_RANKS[self.priority]
+        super().save(*args, **kwargs)
+
+
+class TaskStatusHistory(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="status_history")
+    from_status = models.CharField(max_length=16, choices=Task.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Task.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "task status history"
+
+
+class TaskAssignment(models.Model):
+    """Audit row: who put whom on (or took whom off) a task, and when."""
+
+    class Action(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+        DELEGATED = "delegated", "Delegated"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="task_assignments_made",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, default=Action.ASSIGNED)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
