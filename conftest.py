@@ -38,8 +38,6 @@ def pytest_collection_modifyitems(config, items):
 def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -30,7 +30,10 @@ def user_create(
         raise ValidationError({"email": "A user with this email already exists."})
     user = User(email=email, name=name, role=role, department=department)
     if password is not None:
-        validate_password(password, user)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.save()
     return user

@@ -1,3 +1,4 @@
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -8,6 +9,10 @@ class AuthFailureThrottle(SimpleRateThrottle):
     """
 
     scope = "auth"
+
+    def get_rate(self):
+        # Read at request time so a changed setting (or a test override) applies at once.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,191 @@
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PUBLIC = {
+    "/api/v1/auth/register/",
+    "/api/v1/auth/login/",
+    "/api/v1/auth/refresh/",
+    "/api/v1/health/",
+    "/api/v1/schema/",
+    "/api/v1/docs/",
+    "/api/v1/redoc/",
+}
+
+
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def concrete(path, params):
+    """Fill path parameters with values of the right shape."""
+    def value(match):
+        spec = params.get(match.group(1), {})
+        return str(uuid.uuid4()) if spec.get("format") == "uuid" else "1"
+
+    return re.sub(r"{(\w+)}", value, path)
+
+
+def every_operation():
+    for path, item in schema()["paths"].items():
+        for method, operation in item.items():
+            params = {p["name"]: p.get("schema", {}) for p in operation.get("parameters", []) if p["in"] == "path"}
+            yield method, concrete(path, params)
+
+
+@pytest.mark.django_db
+def test_every_endpoint_but_the_public_ones_answers_401_without_credentials():
+    client = APIClient()
+    checked = 0
+    for method, path in every_operation():
+        if path in PUBLIC:
+            continue
+        response = getattr(client, method)(path, {}, format="json")
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert "detail" in response.json()
+        checked += 1
+    assert checked > 15
+
+
+@pytest.mark.django_db
+def test_public_endpoints_need_no_credentials():
+    client = APIClient()
+
+    for path in ["/api/v1/health/", "/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/"]:
+        assert client.get(path).status_code == 200, path
+
+
+def test_schema_describes_the_four_auth_schemes_and_error_responses():
+    generated = schema()
+
+    schemes = generated["components"]["securitySchemes"]
+    kinds = {(s["type"], s.get("scheme"), s.get("name")) for s in schemes.values()}
+    assert ("http", "bearer", None) in kinds
+    assert ("apiKey", None, "Authorization") in kinds
+    assert any(s["type"] == "apiKey" and s.get("in") == "cookie" for s in schemes.values())
+    assert len(schemes) == 4
+    me = generated["paths"]["/api/v1/auth/me/"]["get"]["responses"]
+    assert {"200", "401", "403"} <= set(me)
+
+
+@pytest.mark.django_db
+def test_docs_pages_use_bundled_assets_not_a_cdn(api_client):
+    docs = api_client.get("/api/v1/docs/").content.decode()
+    redoc = api_client.get("/api/v1/redoc/").content.decode()
+
+    assert "cdn.jsdelivr" not in docs and "drf_spectacular_sidecar" in docs
+    assert "cdn.jsdelivr" not in redoc and "drf_spectacular_sidecar" in redoc
+
+
+@pytest.mark.django_db
+def test_health_ok(api_client):
+    response = api_client.get(reverse("health"))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["components"] == {"database": True, "broker": True, "cache": True}
+    assert set(body["info"]) == {"version", "environment"}
+
+
+@pytest.mark.django_db
+def test_health_degraded_names_the_broker_when_it_is_unreachable(api_client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    settings.CELERY_BROKER_CONNECTION_TIMEOUT = 1
+
+    response = api_client.get(reverse("health"))
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["components"]["broker"] is False
+    assert body["components"]["database"] is True
+    assert body["failing"] == ["broker"]
+
+
+@pytest.mark.django_db
+def test_health_degraded_names_the_cache(api_client, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+
+    response = api_client.get(reverse("health"))
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["cache"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v2/", "/api/v1/users/99999/"])
+def test_unknown_api_urls_answer_json_404(client_for, path):
+    from accounts.tests.factories import UserFactory
+
+    response = client_for(UserFactory()).get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."} or "detail" in response.json()
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_a_json_400(api_client):
+    response = api_client.generic(
+        "POST", "/api/v1/auth/login/", "{not json", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_check_deploy_is_clean_in_production_settings():
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": "x" * 20 + "-production-secret-" + uuid.uuid4().hex,
+        "DJANGO_ALLOWED_HOSTS": "taskhub.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env["DJANGO_ENV"] = "production"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_docker_compose_names_the_six_services_on_one_image():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    services = compose["services"]
+
+    assert {"web", "worker", "beat", "db", "redis", "flower"} <= set(services)
+    assert "gunicorn" in services["web"]["command"]
+    assert "worker" in services["worker"]["command"]
+    assert "beat" in services["beat"]["command"] and "DatabaseScheduler" in services["beat"]["command"]
+    for name in ("web", "worker", "beat", "flower"):
+        assert services[name]["build"] == "."
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert services[name]["environment"]["REDIS_URL"].startswith("redis://")
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11", dockerfile, re.M)
+    assert "pip install -r requirements.txt" in dockerfile
