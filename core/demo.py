@@ -1,0 +1,3 @@
+"""Sample data for `manage.py seed_demo`, one function per app, each idempotent."""
+
+SEEDERS = []
