@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -11,13 +13,16 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["task", "-created_at"], name="comment_task_created_idx")]
 
     def __str__(self):
         return f"Comment {self.pk} on task {self.task_id}"
 
 
 def attachment_path(instance, filename):
-    return f"attachments/{instance.task_id}/{filename}"
+    # A fresh directory per upload: two files with the same name never clash, and the
+    # stored name is never chosen by the client beyond its sanitised last component.
+    return f"attachments/{instance.task_id}/{uuid.uuid4().hex}/{filename}"
 
 
 class Attachment(models.Model):
@@ -33,6 +38,7 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["task", "-uploaded_at"], name="attachment_task_uploaded_idx")]
 
     def __str__(self):
         return self.name

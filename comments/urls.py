@@ -1,1 +1,16 @@
-urlpatterns = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("comments", views.CommentViewSet, basename="comment")
+router.register("attachments", views.AttachmentViewSet, basename="attachment")
+
+# The tasks router owns tasks/<pk>/ and its actions; this suffix is not one of them.
+task_comments = views.TaskCommentViewSet.as_view({"get": "list", "post": "create"})
+
+urlpatterns = [
+    path("tasks/<int:task_pk>/comments/", task_comments, name="task-comments"),
+    *router.urls,
+]

@@ -1,0 +1,38 @@
+"""Who may change comments and attachments; seeing them is the selectors' business."""
+
+from rest_framework import permissions
+
+from accounts.models import User
+from tasks.models import Task
+
+from .models import Attachment, Comment
+from .selectors import task_is_assigned_to
+
+
+def can_edit_task(user: User, task: Task) -> bool:
+    """Creator, CEO/HR/staff and the manager of the task's department (task.department loaded)."""
+    if user.sees_everything or task.creator_id == user.pk:
+        return True
+    return task.department is not None and task.department.manager_id == user.pk
+
+
+def can_attach(user: User, task: Task) -> bool:
+    return can_edit_task(user, task) or task_is_assigned_to(task, user)
+
+
+def can_delete_attachment(user: User, attachment: Attachment) -> bool:
+    return attachment.uploaded_by_id == user.pk or can_edit_task(user, attachment.task)
+
+
+class IsCommentAuthorOrReadOnly(permissions.BasePermission):
+    message = "Only the author may change or delete a comment."
+
+    def has_object_permission(self, request, view, obj: Comment):
+        return request.method in permissions.SAFE_METHODS or obj.author_id == request.user.pk
+
+
+class AttachmentPermission(permissions.BasePermission):
+    message = "Only the uploader or someone who may edit the task may delete an attachment."
+
+    def has_object_permission(self, request, view, obj: Attachment):
+        return request.method in permissions.SAFE_METHODS or can_delete_attachment(request.user, obj)
