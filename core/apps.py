@@ -6,4 +6,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from . import schema  # noqa: F401  registers the auth extensions for drf-spectacular
+        from .db import use_sqlite_variable_limit
+
+        connection_created.connect(use_sqlite_variable_limit, dispatch_uid="core.sqlite_variable_limit")

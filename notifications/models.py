@@ -1,1 +1,68 @@
+from django.conf import settings
+from django.db import models
 
+
+class Notification(models.Model):
+    """An in-app notification for one user, and the outbox row of its email."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Task created"
+        UPDATED = "updated", "Task updated"
+        ASSIGNED = "assigned", "Task assigned"
+        COMMENTED = "commented", "Task commented"
+        EXPIRED = "expired", "Task expired"
+        REMINDER = "reminder", "Due date reminder"
+
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        # Claimed by one worker run; no other run may send it.
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    task = models.ForeignKey(
+        "tasks.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # Null when the system acted (expiry, reminders).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    email_status = models.CharField(
+        max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    # When a send task was last handed to the broker; null means it never reached it.
+    email_queued_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notif_recipient_created_idx"),
+            # Partial: the unread badge counts only a user's few unread rows.
+            models.Index(
+                fields=["recipient"], condition=models.Q(read_at__isnull=True), name="notif_unread_idx"
+            ),
+            # Partial: the outbox sweeper scans only rows whose email is not done.
+            models.Index(
+                fields=["email_status", "created_at"],
+                condition=models.Q(email_status__in=["pending", "sending"]),
+                name="notif_outbox_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.recipient_id}: {self.message[:40]}"
+
+    @property
+    def is_read(self):
+        return self.read_at is not None

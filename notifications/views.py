@@ -1,0 +1,42 @@
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .filters import NotificationFilter
+from .models import Notification
+from .pagination import UnreadCountPagination
+from .selectors import notifications_for, notifications_unread_count
+from .serializers import MarkedSerializer, NotificationSerializer
+from .services import notification_mark_read, notifications_mark_all_read
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The requester's own notifications; anyone else's answer 404."""
+
+    serializer_class = NotificationSerializer
+    pagination_class = UnreadCountPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = NotificationFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Notification.objects.none()
+        return notifications_for(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        self.paginator.unread_count = notifications_unread_count(user=request.user)
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = notification_mark_read(notification=self.get_object())
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(request=None, responses=MarkedSerializer)
+    @action(detail=False, methods=["post"])
+    def read_all(self, request):
+        return Response({"marked": notifications_mark_all_read(user=request.user)})
