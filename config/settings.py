@@ -126,9 +126,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith("redis"):
     # Unacked messages come back after this long; longer than any task's hard time limit.
@@ -265,7 +266,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 
 # Domain ------------------------------------------------------------------------------
 TASK_REMINDER_BEFORE = timedelta(hours=env.int("TASK_REMINDER_HOURS", default=24))
+# Outbox: an email whose send task never reached the broker is queued again by the sweeper
+# after this many seconds; one queued but still pending after REQUEUE_AFTER was lost (longer
+# than a retry delay of 300 s, so retries in flight are left alone).
+NOTIFICATION_EMAIL_SWEEP_AFTER = env.int("NOTIFICATION_EMAIL_SWEEP_AFTER", default=60)
+NOTIFICATION_EMAIL_REQUEUE_AFTER = env.int("NOTIFICATION_EMAIL_REQUEUE_AFTER", default=1800)
 TASK_API_MAX_PAYLOAD_BYTES = env.int("TASK_API_MAX_PAYLOAD_BYTES", default=64 * 1024)
+# A PENDING execution whose message left this long ago without a worker picking it up is
+# sent again (the worker-side claim makes a duplicate harmless): covers messages lost with
+# a broker restart or stuck unacked on a killed worker.
+TASK_API_REDISPATCH_AFTER = timedelta(seconds=env.int("TASK_API_REDISPATCH_SECONDS", default=300))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
