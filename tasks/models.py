@@ -26,6 +26,13 @@ class Task(models.Model):
 
     OPEN_STATUSES = (Status.TODO, Status.IN_PROGRESS)
 
+    PRIORITY_RANKS = {
+        Priority.LOW: 0,
+        Priority.MEDIUM: 1,
+        Priority.HIGH: 2,
+        Priority.CRITICAL: 3,
+    }
+
     external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -61,14 +68,7 @@ class Task(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AliveTaskManager()
-    all_objects = models.Manager()
-
-    PRIORITY_RANKS = {
-        Priority.LOW: 0,
-        Priority.MEDIUM: 1,
-        Priority.HIGH: 2,
-        Priority.CRITICAL: 3,
-    }
+    all_objects = models.Manager()  # noqa: DJ012 - declared second so `objects` stays the default
 
     class Meta:
         ordering = ["-due_date", "-id"]
@@ -100,6 +100,9 @@ class TaskStatusHistory(models.Model):
         ordering = ["created_at", "id"]
         verbose_name_plural = "task status history"
 
+    def __str__(self):
+        return f"{self.from_status or '(new)'} -> {self.to_status}"
+
 
 class TaskAssignment(models.Model):
     """Audit row: who put whom on (or took whom off) a task, and when."""
@@ -125,3 +128,6 @@ class TaskAssignment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.action}: {self.assigned_to_id}"

@@ -1,0 +1,143 @@
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import filters, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from . import selectors, services
+from .filters import TaskAssignmentFilter, TaskFilter
+from .models import Task, TaskAssignment
+from .permissions import TaskPermission
+from .serializers import (
+    AssigneesInputSerializer,
+    AssigneesResultSerializer,
+    DelegateInputSerializer,
+    HistoryItemSerializer,
+    MarkDoneResultSerializer,
+    TaskAssignmentSerializer,
+    TaskDetailSerializer,
+    TaskSerializer,
+    TaskWriteSerializer,
+    UnassignInputSerializer,
+)
+
+
+@extend_schema_view(
+    create=extend_schema(request=TaskWriteSerializer, responses={201: TaskDetailSerializer}),
+    update=extend_schema(request=TaskWriteSerializer, responses={200: TaskDetailSerializer}),
+    partial_update=extend_schema(request=TaskWriteSerializer, responses={200: TaskDetailSerializer}),
+    destroy=extend_schema(description="Soft delete: the task leaves the API and stays in admin."),
+)
+class TaskViewSet(viewsets.ModelViewSet):
+    """Tasks the requester can see; see tasks.permissions for who may change what."""
+
+    queryset = Task.objects.none()  # the model, for the schema; get_queryset scopes by user
+    permission_classes = [IsAuthenticated, TaskPermission]
+    # Ordering is part of TaskFilter (it maps `priority` to the numeric rank).
+    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    filterset_class = TaskFilter
+    search_fields = ["title", "description", "assignees__name"]
+
+    def get_queryset(self):
+        user = self.request.user
+        if self.action == "list":
+            return selectors.task_list(user=user)
+        if self.action == "retrieve":
+            return selectors.task_detail(user=user)
+        # Writes read the permission inputs only; the answer is fetched after the write.
+        return selectors.tasks_visible_to(user).select_related("department")
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return TaskSerializer
+        if self.action in ("create", "update", "partial_update"):
+            return TaskWriteSerializer
+        return TaskDetailSerializer
+
+    def filter_queryset(self, queryset):
+        # List filters only: `?status=done` on a detail URL must not turn it into a 404.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        selectors.task_attach_assignee_ids(tasks=page or [])
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        task = self.get_object()
+        selectors.task_attach_assignee_ids(tasks=[task])
+        return Response(TaskDetailSerializer(task).data)
+
+    def _detail(self, task, status_code=status.HTTP_200_OK):
+        task = selectors.task_for_response(task_id=task.pk)
+        return Response(TaskDetailSerializer(task).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        data = TaskWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_create(creator=request.user, **data.validated_data)
+        return self._detail(task, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        task = self.get_object()
+        data = TaskWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        services.task_update(task=task, by=request.user, **data.validated_data)
+        return self._detail(task)
+
+    def perform_destroy(self, instance):
+        services.task_delete(task=instance)
+
+    @extend_schema(request=AssigneesInputSerializer, responses={200: AssigneesResultSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        task = self.get_object()
+        data = AssigneesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = services.task_assign(task=task, assignees=data.validated_data["assignees"], by=request.user)
+        return Response({"status": "assigned", "assignees": ids})
+
+    @extend_schema(request=UnassignInputSerializer, responses={200: AssigneesResultSerializer})
+    @action(detail=True, methods=["post"])
+    def unassign(self, request, pk=None):
+        task = self.get_object()
+        data = UnassignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = services.task_unassign(task=task, assignees=data.validated_data["assignees"], by=request.user)
+        return Response({"status": "unassigned", "assignees": ids})
+
+    @extend_schema(request=DelegateInputSerializer, responses={200: TaskDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def delegate(self, request, pk=None):
+        task = self.get_object()
+        data = DelegateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.task_delegate(task=task, by=request.user, to=data.validated_data["to"])
+        return self._detail(task)
+
+    @extend_schema(request=None, responses={200: MarkDoneResultSerializer})
+    @action(detail=True, methods=["post"])
+    def mark_done(self, request, pk=None):
+        task = services.task_mark_done(task=self.get_object(), by=request.user)
+        return Response(MarkDoneResultSerializer(task).data)
+
+    @extend_schema(responses={200: HistoryItemSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        # Plain dicts: status and assignment entries carry different keys (see the schema).
+        return Response(selectors.task_history(task=self.get_object()))
+
+
+class TaskAssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Assignment audit: CEO/HR all, managers their department, others rows naming them."""
+
+    queryset = TaskAssignment.objects.none()  # the model, for the schema
+    serializer_class = TaskAssignmentSerializer
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    filterset_class = TaskAssignmentFilter
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.task_assignments_visible_to(self.request.user)
