@@ -4,20 +4,14 @@ from rest_framework import permissions
 
 from accounts.models import User
 from tasks.models import Task
+from tasks.permissions import can_manage_task as can_edit_task
+from tasks.permissions import is_assignee
 
 from .models import Attachment, Comment
-from .selectors import task_is_assigned_to
-
-
-def can_edit_task(user: User, task: Task) -> bool:
-    """Creator, CEO/HR/staff and the manager of the task's department (task.department loaded)."""
-    if user.sees_everything or task.creator_id == user.pk:
-        return True
-    return task.department is not None and task.department.manager_id == user.pk
 
 
 def can_attach(user: User, task: Task) -> bool:
-    return can_edit_task(user, task) or task_is_assigned_to(task, user)
+    return can_edit_task(user, task) or is_assignee(user, task)
 
 
 def can_delete_attachment(user: User, attachment: Attachment) -> bool:

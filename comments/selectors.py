@@ -30,7 +30,3 @@ def attachments_visible_to(user: User) -> QuerySet[Attachment]:
 def task_visible_to(user: User, task_id: int) -> Task | None:
     """The live task if the user can see it, with what the permission checks read."""
     return tasks_visible_to(user).select_related("department").filter(pk=task_id).first()
-
-
-def task_is_assigned_to(task: Task, user: User) -> bool:
-    return Task.assignees.through.objects.filter(task_id=task.pk, user_id=user.pk).exists()
