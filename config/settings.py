@@ -221,7 +221,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Task and execution both have a `status`; name their enums apart.
-    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "tasks.models.Task.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "tasks.models.Task.Status",
+        "TaskExecutionStatusEnum": "task_api.models.TaskExecution.Status",
+    },
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

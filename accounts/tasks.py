@@ -1,0 +1,44 @@
+"""Account emails as Celery tasks, runnable through the task API."""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+
+from task_api.decorators import api_task
+
+from .models import User
+
+VERIFICATION_SALT = "accounts.verify-email"
+
+
+def verification_link(user: User) -> str:
+    token = signing.dumps({"user": str(user.external_id)}, salt=VERIFICATION_SALT)
+    return f"{settings.SITE_URL.rstrip('/')}/verify-email/?token={token}"
+
+
+@api_task(["task_api.send_emails"], "Send the account verification email to a user.")
+@shared_task(
+    bind=True,
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=60,
+    max_retries=3,
+    time_limit=60,
+    soft_time_limit=45,
+)
+def send_verification_email(self, user_id: int, verification_url: str = "") -> bool:
+    user = User.objects.get(pk=user_id, is_active=True)
+    # Only links into this site: the API must not become a way to mail arbitrary URLs to users.
+    site = settings.SITE_URL.rstrip("/") + "/"
+    if verification_url and not verification_url.startswith(site):
+        raise ValueError(f"verification_url must start with {site}")
+    link = verification_url or verification_link(user)
+    send_mail(
+        subject="Verify your Taskhub email address",
+        message=f"Hello {user.name},\n\nConfirm your email address by opening:\n{link}\n",
+        from_email=None,
+        recipient_list=[user.email],
+    )
+    return True

@@ -1,0 +1,264 @@
+"""Task API throughput: N executions through HTTP vs the same N raw `delay()` + `get()` calls.
+
+Starts its own gunicorn (2 workers) and Celery worker on the PostgreSQL/Redis you point it
+at, runs both paths in the same run, prints executions/s and p50/p95 submit->SUCCESS
+latency for each and their ratios, then stops what it started.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/taskhub_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/5 \\
+    python bench/task_api_throughput.py [-n 1000] [--clients 8] [--poll 0.05]
+
+The N executions are split into rounds that alternate between the two paths, so load
+from anything else on the machine weighs on both alike. Both paths poll at the same
+interval (raw `AsyncResult.get(interval=...)` polls django-celery-results; the HTTP
+clients poll the execution detail endpoint).
+The database is migrated and a `bench@example.com` user is created in it.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=1000, help="executions per path (default 1000)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads per path")
+    parser.add_argument("--poll", type=float, default=0.05, help="completion poll interval, seconds")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--worker-concurrency", type=int, default=8, help="celery worker processes")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating raw/API rounds the N are split into")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
+    return parser.parse_args()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def summarise(name, latencies, wall):
+    return {
+        "path": name,
+        "n": len(latencies),
+        "per_second": len(latencies) / wall,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "wall_s": wall,
+    }
+
+
+def run_parallel(job, n, clients, deadline):
+    latencies = []
+    lock = threading.Lock()
+
+    def timed(i):
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark time budget exhausted")
+        started = time.perf_counter()
+        job(i)
+        with lock:
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(timed, range(n)))
+    return latencies, time.perf_counter() - began
+
+
+class HttpClient:
+    """One keep-alive connection per thread to the gunicorn under test."""
+
+    def __init__(self, port, token):
+        self.port = port
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.local = threading.local()
+
+    def request(self, method, path, body=None):
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        except (ConnectionError, http.client.HTTPException):
+            self.local.conn = None
+            raise
+
+
+def main():
+    args = parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
+        raise SystemExit("set DATABASE_URL=postgres://... and REDIS_URL=redis://... (see the docstring)")
+    deadline = time.monotonic() + args.timeout
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "false",
+        # Own broker keys, so a dev worker on the same Redis never steals the benchmark's messages.
+        "CELERY_BROKER_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:",
+        # The per-user throttle would otherwise cap the HTTP path at its production rate.
+        "THROTTLE_EXECUTE_RATE": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from task_api.tasks import add
+
+    user, _ = User.objects.get_or_create(email="bench@example.com", defaults={"name": "Benchmark"})
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="task_api", codename="run_benchmarks"))
+    token, _ = Token.objects.get_or_create(user=user)
+
+    port = free_port()
+    processes = []
+    try:
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    "default",
+                    "-l",
+                    "warning",
+                    "-c",
+                    str(args.worker_concurrency),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"bench-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=BASE_DIR,
+                env=env,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "-w",
+                    str(args.web_workers),
+                    "--threads",
+                    str(args.web_threads),
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=BASE_DIR,
+                env=env,
+            )
+        )
+        client = HttpClient(port, token.key)
+
+        def web_up():
+            try:
+                return client.request("GET", "/api/v1/task-api/available/")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(web_up, 60, "gunicorn")
+        add.delay(0, 0).get(timeout=60)  # the worker is consuming
+
+        def raw_job(i):
+            assert add.delay(i, 1).get(timeout=60, interval=args.poll) == i + 1
+
+        def http_job(i):
+            status, body = client.request(
+                "POST", "/api/v1/task-api/execute/", {"task_name": "task_api.tasks.add", "args": [i, 1]}
+            )
+            assert status == 202, body
+            url = f"/api/v1/task-api/executions/{body['execution_id']}/"
+            while True:
+                status, detail = client.request("GET", url)
+                if detail["is_complete"]:
+                    assert detail["status"] == "SUCCESS" and detail["result"] == i + 1, detail
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(url)
+                time.sleep(args.poll)
+
+        warmup = min(50, args.n)
+        run_parallel(raw_job, warmup, args.clients, deadline)
+        run_parallel(http_job, warmup, args.clients, deadline)
+
+        # Alternate the two paths in rounds so a change in machine load hits both alike.
+        measured = {"raw": ([], 0.0), "api": ([], 0.0)}
+        per_round = [args.n // args.rounds + (1 if r < args.n % args.rounds else 0) for r in range(args.rounds)]
+        for size in per_round:
+            for key, job in (("raw", raw_job), ("api", http_job)):
+                latencies, wall = run_parallel(job, size, args.clients, deadline)
+                measured[key] = (measured[key][0] + latencies, measured[key][1] + wall)
+        raw = summarise("raw delay()+get()", *measured["raw"])
+        api = summarise("task API over HTTP", *measured["api"])
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    print(
+        f"\n{args.n} executions of task_api.tasks.add, {args.clients} clients, poll {args.poll}s, "
+        f"gunicorn -w {args.web_workers} --threads {args.web_threads}, "
+        f"celery -c {args.worker_concurrency}, {os.cpu_count()} CPUs"
+    )
+    print(f"{'path':<22}{'exec/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'wall s':>10}")
+    for row in (raw, api):
+        print(
+            f"{row['path']:<22}{row['per_second']:>10.1f}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}"
+            f"{row['wall_s']:>10.1f}"
+        )
+    print(f"throughput ratio API/raw: {api['per_second'] / raw['per_second']:.2f} (target >= 0.5)")
+    print(f"latency ratio API/raw: p50 {api['p50_ms'] / raw['p50_ms']:.2f}, p95 {api['p95_ms'] / raw['p95_ms']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

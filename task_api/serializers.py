@@ -1,0 +1,179 @@
+from datetime import timedelta
+
+from django_celery_beat.models import IntervalSchedule
+from rest_framework import serializers
+
+from .models import TaskExecution, TaskSchedule
+
+# Shorter recurring intervals would let one user keep a worker busy on their own.
+MIN_SCHEDULE_INTERVAL = timedelta(seconds=10)
+
+
+def format_duration(value: timedelta | None) -> str | None:
+    """H:MM:SS, hours not wrapped at a day."""
+    if value is None:
+        return None
+    seconds = max(0, int(value.total_seconds()))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class ParameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["positional", "keyword"])
+    required = serializers.BooleanField()
+    default = serializers.JSONField(allow_null=True)
+
+
+class AvailableTaskSerializer(serializers.Serializer):
+    task_name = serializers.CharField(source="name")
+    description = serializers.CharField()
+    permissions = serializers.ListField(child=serializers.CharField())
+    parameters = serializers.SerializerMethodField()
+
+    def get_parameters(self, entry) -> ParameterSerializer(many=True):
+        return [parameter.as_dict() for parameter in entry.parameters]
+
+
+def _must_be_list(value):
+    if not isinstance(value, list):
+        raise serializers.ValidationError("Must be a JSON list.")
+
+
+def _must_be_object(value):
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("Must be a JSON object.")
+
+
+class TaskCallSerializer(serializers.Serializer):
+    task_name = serializers.CharField(max_length=200)
+    args = serializers.JSONField(required=False, default=list, validators=[_must_be_list])
+    kwargs = serializers.JSONField(required=False, default=dict, validators=[_must_be_object])
+
+
+class ExecuteSerializer(TaskCallSerializer):
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ExecuteResponseSerializer(serializers.Serializer):
+    execution_id = serializers.UUIDField()
+    celery_task_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=TaskExecution.Status.choices)
+    message = serializers.CharField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    message = serializers.CharField()
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    duration = serializers.SerializerMethodField()
+    is_complete = serializers.BooleanField(read_only=True)
+    progress = ProgressSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TaskExecution
+        fields = [
+            "id",
+            "task_name",
+            "celery_task_id",
+            "status",
+            "result",
+            "args",
+            "kwargs",
+            "created_at",
+            "scheduled_at",
+            "started_at",
+            "completed_at",
+            "duration",
+            "is_complete",
+            "traceback",
+            "progress",
+        ]
+        read_only_fields = fields
+
+    def get_duration(self, execution) -> str | None:
+        return format_duration(execution.duration)
+
+
+class IntervalSerializer(serializers.Serializer):
+    every = serializers.IntegerField(min_value=1)
+    period = serializers.ChoiceField(
+        choices=[IntervalSchedule.DAYS, IntervalSchedule.HOURS, IntervalSchedule.MINUTES, IntervalSchedule.SECONDS]
+    )
+
+    def validate(self, attrs):
+        if timedelta(**{attrs["period"]: attrs["every"]}) < MIN_SCHEDULE_INTERVAL:
+            raise serializers.ValidationError(
+                f"The shortest interval is {int(MIN_SCHEDULE_INTERVAL.total_seconds())} seconds."
+            )
+        return attrs
+
+
+class CrontabSerializer(serializers.Serializer):
+    minute = serializers.CharField(max_length=240, default="*")
+    hour = serializers.CharField(max_length=96, default="*")
+    day_of_week = serializers.CharField(max_length=64, default="*")
+    day_of_month = serializers.CharField(max_length=124, default="*")
+    month_of_year = serializers.CharField(max_length=64, default="*")
+
+
+class ScheduleCreateSerializer(TaskCallSerializer):
+    interval = IntervalSerializer(required=False, allow_null=True, default=None)
+    crontab = CrontabSerializer(required=False, allow_null=True, default=None)
+    enabled = serializers.BooleanField(default=True)
+
+    def validate(self, attrs):
+        if (attrs["interval"] is None) == (attrs["crontab"] is None):
+            raise serializers.ValidationError("Give exactly one of interval or crontab.")
+        return attrs
+
+
+class ScheduleUpdateSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Only `enabled` can be changed, not: {', '.join(unknown)}.")
+        return attrs
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    interval = serializers.SerializerMethodField()
+    crontab = serializers.SerializerMethodField()
+    enabled = serializers.BooleanField(source="periodic_task.enabled", read_only=True)
+    last_run_at = serializers.DateTimeField(source="periodic_task.last_run_at", read_only=True)
+    total_run_count = serializers.IntegerField(source="periodic_task.total_run_count", read_only=True)
+
+    class Meta:
+        model = TaskSchedule
+        fields = [
+            "id",
+            "task_name",
+            "args",
+            "kwargs",
+            "interval",
+            "crontab",
+            "enabled",
+            "last_run_at",
+            "total_run_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_interval(self, schedule) -> IntervalSerializer(allow_null=True):
+        interval = schedule.periodic_task.interval
+        return {"every": interval.every, "period": interval.period} if interval else None
+
+    def get_crontab(self, schedule) -> CrontabSerializer(allow_null=True):
+        crontab = schedule.periodic_task.crontab
+        if crontab is None:
+            return None
+        return {
+            "minute": crontab.minute,
+            "hour": crontab.hour,
+            "day_of_week": crontab.day_of_week,
+            "day_of_month": crontab.day_of_month,
+            "month_of_year": crontab.month_of_year,
+        }

@@ -1,0 +1,233 @@
+"""Requesting, dispatching and cancelling executions: the web and beat side of the lifecycle."""
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import status
+
+from config.celery import app as celery_app
+from core.exceptions import ApplicationError, Conflict, PayloadTooLarge
+
+from ..models import TaskExecution
+from ..registry import RegisteredTask, registry
+
+logger = logging.getLogger(__name__)
+
+# The message header that tells the worker-side guard which execution a message runs.
+EXECUTION_HEADER = "task_api_execution"
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+DISPATCH_BATCH_SIZE = 500
+
+Status = TaskExecution.Status
+
+
+def registered_task_for(*, user, task_name: str) -> RegisteredTask:
+    """The registry entry `user` may run; 404 for unknown or unregistered names, 403 without permission."""
+    entry = registry.get(task_name)
+    if entry is None:
+        raise ApplicationError(
+            f"No task named {task_name!r} can be run through the API.", status_code=status.HTTP_404_NOT_FOUND
+        )
+    if not user.has_perms(entry.permissions):
+        missing = [perm for perm in entry.permissions if not user.has_perm(perm)]
+        raise ApplicationError(
+            f"Running {task_name} requires the permission(s): {', '.join(missing)}.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    return entry
+
+
+def check_payload(*, args, kwargs) -> None:
+    """args must be a JSON list and kwargs a JSON object, together under the size cap."""
+    errors = {}
+    if not isinstance(args, list):
+        errors["args"] = "Must be a JSON list."
+    if not isinstance(kwargs, dict):
+        errors["kwargs"] = "Must be a JSON object."
+    if errors:
+        raise ValidationError(errors)
+    size = len(json.dumps([args, kwargs], separators=(",", ":")).encode())
+    if size > settings.TASK_API_MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(f"args and kwargs take {size} bytes; the limit is {settings.TASK_API_MAX_PAYLOAD_BYTES}.")
+
+
+def request_fingerprint(*, task_name: str, args, kwargs, scheduled_at: datetime | None) -> str:
+    body = {
+        "task_name": task_name,
+        "args": args,
+        "kwargs": kwargs,
+        "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _replay(*, user, idempotency_key: str, fingerprint: str, now: datetime) -> TaskExecution | None:
+    """The execution an earlier request with this key created, or None when the key is free."""
+    original = TaskExecution.objects.filter(user=user, idempotency_key=idempotency_key).first()
+    if original is None:
+        return None
+    if original.created_at < now - IDEMPOTENCY_KEY_TTL:
+        # Past its lifetime the key is released, so it can name a new request.
+        TaskExecution.objects.filter(pk=original.pk).update(idempotency_key=None)
+        return None
+    if original.request_fingerprint != fingerprint:
+        raise Conflict("This Idempotency-Key was already used with a different request body.")
+    return original
+
+
+def execution_submit(
+    *,
+    user,
+    task_name: str,
+    args: list,
+    kwargs: dict,
+    scheduled_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    schedule=None,
+) -> tuple[TaskExecution, bool]:
+    """Create an execution (or return the one an idempotent repeat refers to) -> (execution, created).
+
+    Runs now when `scheduled_at` is None (the message leaves after commit), otherwise it
+    waits as SCHEDULED in the database until the dispatcher picks it up.
+    """
+    entry = registered_task_for(user=user, task_name=task_name)
+    check_payload(args=args, kwargs=kwargs)
+    entry.check_arguments(args, kwargs)
+    now = timezone.now()
+    fingerprint = request_fingerprint(task_name=task_name, args=args, kwargs=kwargs, scheduled_at=scheduled_at)
+    if idempotency_key:
+        original = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint, now=now)
+        if original is not None:
+            return original, False
+    # After the replay check: a retried request whose scheduled_at has since passed is still a repeat.
+    if scheduled_at is not None and scheduled_at <= now:
+        raise ValidationError({"scheduled_at": "Must be in the future."})
+
+    execution = TaskExecution(
+        user=user,
+        task_name=task_name,
+        args=args,
+        kwargs=kwargs,
+        status=Status.SCHEDULED if scheduled_at else Status.PENDING,
+        scheduled_at=scheduled_at,
+        # Set before sending; a failed send clears it so the dispatcher sends again.
+        dispatched_at=None if scheduled_at else now,
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint,
+        schedule=schedule,
+        created_at=now,
+    )
+    if not idempotency_key:
+        execution.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                execution.save(force_insert=True)
+        except IntegrityError:
+            # A concurrent request with the same key won the insert: answer as its repeat.
+            original = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint, now=now)
+            if original is None:
+                raise
+            return original, False
+    if execution.status == Status.PENDING:
+        transaction.on_commit(lambda: _send([execution]))
+    return execution, True
+
+
+def _send(executions: list[TaskExecution]) -> None:
+    """Hand executions to the broker; on failure they stay PENDING for the dispatcher to resend."""
+    for index, execution in enumerate(executions):
+        entry = registry.get(execution.task_name)
+        try:
+            if entry is None:
+                raise LookupError(f"{execution.task_name} is no longer registered")
+            entry.task.apply_async(
+                args=execution.args,
+                kwargs=execution.kwargs,
+                task_id=execution.celery_task_id,
+                headers={EXECUTION_HEADER: str(execution.pk)},
+                # Fail fast: a request must not hang on a dead broker, the dispatcher retries.
+                retry=False,
+            )
+        except Exception:
+            logger.warning("Could not send execution %s; the dispatcher will retry", execution.pk, exc_info=True)
+            unsent = [e.pk for e in executions[index:]]
+            TaskExecution.objects.filter(pk__in=unsent, status=Status.PENDING).update(dispatched_at=None)
+            return
+
+
+def executions_dispatch_due(*, now: datetime | None = None, batch_size: int = DISPATCH_BATCH_SIZE) -> int:
+    """Send due SCHEDULED executions and PENDING ones whose message never left or got lost.
+
+    Rows are claimed under SKIP LOCKED on PostgreSQL (on SQLite writers are serialised by
+    IMMEDIATE transactions) and by conditional updates, so concurrent dispatchers never
+    send the same row twice in one round. Returns how many executions were sent.
+    """
+    now = now or timezone.now()
+    redispatch_before = now - settings.TASK_API_REDISPATCH_AFTER
+    fields = ("id", "task_name", "args", "kwargs", "celery_task_id", "status")
+    with transaction.atomic():
+        locked = TaskExecution.objects.select_for_update(skip_locked=True).only(*fields)
+        due = list(locked.filter(status=Status.SCHEDULED, scheduled_at__lte=now).order_by("scheduled_at")[:batch_size])
+        unsent = list(
+            locked.filter(status=Status.PENDING)
+            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=redispatch_before))
+            .order_by("created_at")[:batch_size]
+        )
+        if due:
+            TaskExecution.objects.filter(pk__in=[e.pk for e in due], status=Status.SCHEDULED).update(
+                status=Status.PENDING, dispatched_at=now
+            )
+        if unsent:
+            TaskExecution.objects.filter(pk__in=[e.pk for e in unsent], status=Status.PENDING).update(dispatched_at=now)
+        to_send = due + unsent
+        if to_send:
+            transaction.on_commit(lambda: _send(to_send))
+    return len(to_send)
+
+
+def executions_fail_lost(*, now: datetime | None = None) -> int:
+    """Finish as FAILURE the runs still STARTED past their hard time limit: their worker died."""
+    now = now or timezone.now()
+    return TaskExecution.objects.filter(status__in=TaskExecution.RUNNING, run_deadline__lt=now).update(
+        status=Status.FAILURE,
+        completed_at=now,
+        traceback="WorkerLostError: the run outlived its hard time limit; its worker was lost.",
+    )
+
+
+@transaction.atomic
+def execution_cancel(*, execution: TaskExecution) -> TaskExecution:
+    """SCHEDULED/PENDING -> REVOKED; the worker-side guard then refuses to run it (409 otherwise)."""
+    was_sent = execution.status == Status.PENDING
+    cancelled = TaskExecution.objects.filter(pk=execution.pk, status__in=TaskExecution.CANCELLABLE).update(
+        status=Status.REVOKED, completed_at=timezone.now()
+    )
+    execution.refresh_from_db()
+    if not cancelled:
+        raise Conflict(f"An execution in state {execution.status} cannot be cancelled.")
+    if was_sent:
+        transaction.on_commit(lambda: _revoke(execution.celery_task_id))
+    return execution
+
+
+def _revoke(celery_task_id: str) -> None:
+    # Only spares a worker the trip to the database; the REVOKED row is what stops the run.
+    try:
+        celery_app.control.revoke(celery_task_id)
+    except Exception:
+        logger.warning("Could not broadcast revoke for %s", celery_task_id, exc_info=True)
+
+
+def executions_purge(*, older_than: timedelta) -> int:
+    """Delete finished executions created before `older_than` ago."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = TaskExecution.objects.filter(status__in=TaskExecution.FINISHED, created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,40 @@
+"""The task API's own Celery tasks: the dispatcher beat runs, schedule firings and examples."""
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from tasks import reports  # noqa: F401  (registers the report example with the worker and the API)
+
+from . import services
+from .decorators import api_task
+
+
+# Beat runs this every 5 s (entry created by migration 0002). Results are not kept: a
+# row every few seconds in django-celery-results would only bury the real ones.
+@shared_task(ignore_result=True)
+def dispatch_due_executions() -> int:
+    services.executions_fail_lost()
+    return services.executions_dispatch_due()
+
+
+@shared_task(ignore_result=True)
+def run_scheduled(schedule_id: str) -> None:
+    services.schedule_fire(schedule_id=schedule_id)
+
+
+@api_task(["task_api.run_benchmarks"], "Add two numbers: a cheap task for checks and benchmarks.")
+@shared_task
+def add(x: float, y: float) -> float:
+    return x + y
+
+
+@api_task(
+    ["task_api.run_maintenance"],
+    "Delete finished task API executions older than `older_than_days`; meant to run as a recurring schedule.",
+)
+@shared_task(time_limit=600, soft_time_limit=540)
+def purge_executions(older_than_days: int = 90) -> dict:
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1 (idempotency keys live 24 hours)")
+    return {"deleted": services.executions_purge(older_than=timedelta(days=older_than_days))}
