@@ -49,4 +49,18 @@ def seed_tasks(users):
     )
 
 
-SEEDERS = [seed_tasks]
+EVERYONE_MAY = ["run_reports", "send_emails", "run_benchmarks"]
+LEADERS_MAY = EVERYONE_MAY + ["run_maintenance"]
+
+
+def grant_task_api_permissions(users):
+    """So a newcomer can try the example jobs from Swagger UI straight away."""
+    from django.contrib.auth.models import Permission
+
+    perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="task_api")}
+    for user in users.values():
+        codenames = LEADERS_MAY if user.role == user.Role.CEO else EVERYONE_MAY
+        user.user_permissions.add(*(perms[c] for c in codenames))
+
+
+SEEDERS = [seed_tasks, grant_task_api_permissions]

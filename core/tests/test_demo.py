@@ -22,3 +22,5 @@ def test_seed_demo_creates_every_role_and_living_data_and_is_idempotent(api_clie
     assert login.status_code == 200
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
     assert api_client.get("/api/v1/tasks/").json()["count"] >= 3
+    runnable = {t["task_name"] for t in api_client.get("/api/v1/task-api/available/").json()}
+    assert {"tasks.reports.tasks_summary_report", "task_api.tasks.add"} <= runnable
