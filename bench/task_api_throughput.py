@@ -213,7 +213,8 @@ def main():
                 "POST", "/api/v1/task-api/execute/", {"task_name": "task_api.tasks.add", "args": [i, 1]}
             )
             assert status == 202, body
-            url = f"/api/v1/task-api/executions/{body['execution_id']}/"
+            # Long-poll (`?wait=`) rather than re-sending the request every poll interval.
+            url = f"/api/v1/task-api/executions/{body['execution_id']}/?wait=30"
             while True:
                 status, detail = client.request("GET", url)
                 if detail["is_complete"]:

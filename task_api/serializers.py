@@ -17,6 +17,13 @@ def format_duration(value: timedelta | None) -> str | None:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+MAX_WAIT_SECONDS = 30
+
+
+class ExecutionWaitSerializer(serializers.Serializer):
+    wait = serializers.FloatField(required=False, min_value=0, max_value=MAX_WAIT_SECONDS)
+
+
 class ParameterSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=["positional", "keyword"])

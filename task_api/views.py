@@ -11,10 +11,12 @@ from . import selectors, services
 from .filters import ExecutionFilter
 from .models import TaskExecution, TaskSchedule
 from .serializers import (
+    MAX_WAIT_SECONDS,
     AvailableTaskSerializer,
     ExecuteResponseSerializer,
     ExecuteSerializer,
     ExecutionSerializer,
+    ExecutionWaitSerializer,
     ScheduleCreateSerializer,
     ScheduleSerializer,
     ScheduleUpdateSerializer,
@@ -26,6 +28,15 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Repeat a request safely: the same key and body answer 200 with the original "
     "execution for 24 hours; the same key with another body answers 409.",
+)
+
+
+WAIT_PARAMETER = OpenApiParameter(
+    "wait",
+    OpenApiTypes.FLOAT,
+    OpenApiParameter.QUERY,
+    description=f"Long-poll: hold the answer up to this many seconds (at most {MAX_WAIT_SECONDS}) "
+    "until the execution is complete, instead of polling.",
 )
 
 
@@ -91,6 +102,17 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def filter_queryset(self, queryset):
         # Filters are for the list; the detail is what clients poll, so it skips their cost.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    @extend_schema(parameters=[WAIT_PARAMETER])
+    def retrieve(self, request, *args, **kwargs):
+        execution = self.get_object()
+        wait = ExecutionWaitSerializer(data=request.query_params)
+        wait.is_valid(raise_exception=True)
+        timeout = wait.validated_data.get("wait", 0)
+        if timeout and not execution.is_complete:
+            if selectors.execution_wait_until_complete(execution=execution, timeout=timeout):
+                execution = self.get_object()
+        return Response(self.get_serializer(execution).data)
 
     @extend_schema(request=None, responses=ExecutionSerializer, summary="Cancel a scheduled or pending run")
     @action(detail=True, methods=["post"])

@@ -192,3 +192,21 @@ def test_superuser_sees_every_registered_task(db, client_for):
     rows = client_for(root).get(AVAILABLE_URL).json()
 
     assert [row["task_name"] for row in rows] == [entry.name for entry in registry.all()]
+
+
+def test_wait_returns_the_current_state_when_the_run_does_not_finish_in_time(runner, client_for):
+    execution = TaskExecutionFactory(user=runner, status=Status.STARTED, started_at=timezone.now())
+
+    body = client_for(runner).get(detail_url(execution), {"wait": 0.1}).json()
+
+    assert (body["status"], body["is_complete"]) == ("STARTED", False)
+
+
+@pytest.mark.parametrize("wait", ["-1", "31", "soon"])
+def test_wait_out_of_range_is_400(runner, client_for, wait):
+    execution = TaskExecutionFactory(user=runner)
+
+    response = client_for(runner).get(detail_url(execution), {"wait": wait})
+
+    assert response.status_code == 400
+    assert "wait" in response.json()

@@ -175,3 +175,13 @@ def test_execution_the_broker_never_got_is_resent_once(start_worker, beat, runne
     dispatcher_ticks_after(beat, 3)
 
     assert marker.read_text() == "ran\n"
+
+
+def test_detail_long_polls_with_wait_until_the_run_completes(start_worker, runner, client_for):
+    start_worker()
+    client = client_for(runner)
+    execution_id = execute(client, sample_tasks.write_marker._get_current_object(), "/dev/null", "waited")
+
+    body = client.get(f"{EXECUTIONS}{execution_id}/", {"wait": 20}).json()
+
+    assert (body["status"], body["result"], body["is_complete"]) == ("SUCCESS", "waited", True)
