@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 department.save(update_fields=["manager"])
         for hook in self.extra_seeders():
             hook(users)
-        self.stdout.write(self.style.SUCCESS("Demo users (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo users (password for all: {DEMO_PASSWORD})"))
         for email, _, role, dept_name, is_admin in DEMO_USERS:
             extra = " + Django admin" if is_admin else ""
             self.stdout.write(f"  {role:<9} {email:<30} {dept_name or '':<12}{extra}")
