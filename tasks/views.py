@@ -92,20 +92,19 @@ class TaskViewSet(viewsets.ModelViewSet):
     @extend_schema(request=AssigneesInputSerializer, responses={200: AssigneesResultSerializer})
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        task = self.get_object()
-        data = AssigneesInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        ids = services.task_assign(task=task, assignees=data.validated_data["assignees"], by=request.user)
-        return Response({"status": "assigned", "assignees": ids})
+        return self._change_assignees(request, AssigneesInputSerializer, services.task_assign, "assigned")
 
     @extend_schema(request=UnassignInputSerializer, responses={200: AssigneesResultSerializer})
     @action(detail=True, methods=["post"])
     def unassign(self, request, pk=None):
+        return self._change_assignees(request, UnassignInputSerializer, services.task_unassign, "unassigned")
+
+    def _change_assignees(self, request, input_serializer, service, outcome):
         task = self.get_object()
-        data = UnassignInputSerializer(data=request.data)
+        data = input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ids = services.task_unassign(task=task, assignees=data.validated_data["assignees"], by=request.user)
-        return Response({"status": "unassigned", "assignees": ids})
+        ids = service(task=task, assignees=data.validated_data["assignees"], by=request.user)
+        return Response({"status": outcome, "assignees": ids})
 
     @extend_schema(request=DelegateInputSerializer, responses={200: TaskDetailSerializer})
     @action(detail=True, methods=["post"])
