@@ -3,35 +3,22 @@ from pathlib import Path
 import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.tests.factories import UserFactory
 from comments import services
-from comments.models import Attachment, Comment
+from comments.models import Attachment
 from tasks.models import Task
+from tasks.tests import factories as tasks_factories
 
 
-class TaskFactory(factory.django.DjangoModelFactory):
-    """A bare task row; the tasks app's own services are not needed to comment on one."""
+class TaskFactory(tasks_factories.TaskFactory):
+    """A bare task row, in no department and with no due date unless a test says so."""
 
-    class Meta:
-        model = Task
-        skip_postgeneration_save = True
-
-    title = factory.Sequence(lambda n: f"Task {n}")
-    creator = factory.SubFactory(UserFactory)
-
-    @factory.post_generation
-    def assignees(obj, create, extracted, **kwargs):
-        if create and extracted:
-            obj.assignees.add(*extracted)
+    department = None
+    due_date = None
 
 
-class CommentFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Comment
-
+class CommentFactory(tasks_factories.CommentFactory):
     task = factory.SubFactory(TaskFactory)
     author = factory.SelfAttribute("task.creator")
-    content = factory.Sequence(lambda n: f"Comment {n}")
 
 
 def upload(*, task: Task, by, name: str = "notes.txt", data: bytes = b"hello", content_type="text/plain"
