@@ -110,8 +110,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         wait.is_valid(raise_exception=True)
         timeout = wait.validated_data.get("wait", 0)
         if timeout and not execution.is_complete:
-            if selectors.execution_wait_until_complete(execution=execution, timeout=timeout):
-                execution = self.get_object()
+            execution = selectors.execution_wait_until_complete(execution=execution, timeout=timeout) or execution
         return Response(self.get_serializer(execution).data)
 
     @extend_schema(request=None, responses=ExecutionSerializer, summary="Cancel a scheduled or pending run")

@@ -9,6 +9,7 @@ from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from .. import events
 from ..models import TaskExecution
 from .executions import EXECUTION_HEADER
 
@@ -71,6 +72,7 @@ def execution_succeeded(*, execution_id: str, result) -> None:
     TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
         status=Status.SUCCESS, result=_jsonable(result), traceback=None, completed_at=timezone.now()
     )
+    events.announce_finished(execution_id)
 
 
 def execution_failed(*, execution_id: str, exception: BaseException, traceback: str) -> None:
@@ -80,6 +82,7 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
         traceback=traceback,
         completed_at=timezone.now(),
     )
+    events.announce_finished(execution_id)
 
 
 def execution_retrying(*, execution_id: str, retries: int, reason: str) -> None:
