@@ -3,9 +3,10 @@ from rest_framework.throttling import SimpleRateThrottle
 
 
 class AuthFailureThrottle(SimpleRateThrottle):
-    """Counts failed logins/registrations per client IP; a burst of them answers 429.
+    """Counts failed logins/registrations per client IP and email; a burst answers 429.
 
-    Successful attempts are never counted, so a busy office behind one IP is not locked out.
+    Successful attempts are never counted, and failures for one account do not lock the
+    other people behind the same IP (a busy office, a CI runner) out of theirs.
     """
 
     scope = "auth"
@@ -15,7 +16,9 @@ class AuthFailureThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        email = request.data.get("email", "") if hasattr(request.data, "get") else ""
+        ident = f"{self.get_ident(request)}:{str(email).strip().lower()}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view):
         if self.rate is None:

@@ -97,6 +97,21 @@ def test_login_is_throttled_after_a_burst_of_failures(api_client, settings):
     assert "Retry-After" in good_after_burst.headers
 
 
+def test_failures_for_one_account_do_not_throttle_another(api_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "3/min"},
+    }
+    UserFactory(email="victim@example.com")
+    UserFactory(email="colleague@example.com")
+
+    burst = [login(api_client, "victim@example.com", "wrong").status_code for _ in range(4)]
+
+    assert burst == [401, 401, 401, 429]
+    assert login(api_client, "colleague@example.com").status_code == 200
+    assert login(api_client, "VICTIM@example.com").status_code == 429
+
+
 def test_successful_logins_are_not_throttled(api_client):
     UserFactory(email="u@example.com")
 
