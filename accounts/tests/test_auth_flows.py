@@ -112,6 +112,20 @@ def test_failures_for_one_account_do_not_throttle_another(api_client, settings):
     assert login(api_client, "VICTIM@example.com").status_code == 429
 
 
+def test_failures_across_many_accounts_from_one_ip_are_throttled_too(api_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "2/min"},
+    }
+
+    codes = [login(api_client, f"guess{i}@example.com", "wrong").status_code for i in range(10)]
+    throttled = login(api_client, "guess10@example.com", "wrong")
+
+    assert codes == [401] * 10
+    assert throttled.status_code == 429
+    assert 0 < int(throttled.headers["Retry-After"]) <= 60
+
+
 def test_successful_logins_are_not_throttled(api_client):
     UserFactory(email="u@example.com")
 
