@@ -1,7 +1,7 @@
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from tasks.models import Task
+from tasks.selectors import overdue_q
 
 from .models import ApiKey, Department, User
 
@@ -23,9 +23,7 @@ def users_with_task_stats(queryset: QuerySet[User] | None = None) -> QuerySet[Us
         stat_failed=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.FAILED)),
         stat_overdue=Count(
             "assigned_tasks",
-            filter=alive
-            & Q(assigned_tasks__status__in=Task.OPEN_STATUSES)
-            & Q(assigned_tasks__due_date__lt=timezone.now()),
+            filter=alive & overdue_q("assigned_tasks__"),
         ),
     )
 

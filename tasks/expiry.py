@@ -17,6 +17,7 @@ from django.utils import timezone
 from notifications.services import notify_tasks_due_soon, notify_tasks_expired
 
 from .models import Task, TaskStatusHistory
+from .selectors import overdue_q
 
 
 @transaction.atomic
@@ -25,7 +26,7 @@ def task_expire_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     claimed = list(
         Task.objects.select_for_update(skip_locked=True)
-        .filter(status__in=Task.OPEN_STATUSES, due_date__lt=now)
+        .filter(overdue_q(now=now))
         .order_by()
         .values_list("id", "status", "title")
     )

@@ -8,6 +8,7 @@ from accounts.models import Department
 from task_api.decorators import api_task, report_progress
 
 from .models import Task
+from .selectors import overdue_q
 
 
 @api_task(
@@ -32,7 +33,7 @@ def tasks_summary_report(self, department_id: int | None = None, *, include_depa
     summary["by_priority"] = dict(tasks.values_list("priority").annotate(n=Count("id")).order_by())
 
     report_progress(self, 60, "Counting overdue and late tasks")
-    summary["overdue"] = tasks.filter(status__in=Task.OPEN_STATUSES, due_date__lt=now).count()
+    summary["overdue"] = tasks.filter(overdue_q(now=now)).count()
     summary["completed_late"] = tasks.filter(completed_late=True).count()
 
     if include_departments:

@@ -1,5 +1,6 @@
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -39,12 +40,12 @@ def tasks_visible_to(user: User) -> QuerySet[Task]:
     return Task.objects.filter(task_visibility_q(user))
 
 
-def overdue_q(prefix: str = "") -> Q:
+def overdue_q(prefix: str = "", *, now: datetime | None = None) -> Q:
     """Still open past its due date (the expiry job has not turned it `failed` yet).
 
     The same meaning as the `overdue` counter of a user's task_stats.
     """
-    return Q(**{f"{prefix}status__in": Task.OPEN_STATUSES, f"{prefix}due_date__lt": timezone.now()})
+    return Q(**{f"{prefix}status__in": Task.OPEN_STATUSES, f"{prefix}due_date__lt": now or timezone.now()})
 
 
 def _comments_count() -> Subquery:
