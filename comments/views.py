@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -7,8 +6,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-
-from core.exceptions import PayloadTooLarge
 
 from . import selectors, services
 from .filters import AttachmentFilter, CommentFilter
@@ -138,8 +135,7 @@ class AttachmentViewSet(
 
     def create(self, request, *args, **kwargs):
         # Refused before the body is read: nobody waits for (or stores) a body that cannot fit.
-        if _content_length(request) > settings.ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD_BYTES:
-            raise PayloadTooLarge(f"An attachment may be at most {settings.ATTACHMENT_MAX_BYTES} bytes.")
+        services.attachment_check_size(size=_content_length(request) - MULTIPART_OVERHEAD_BYTES)
         upload = AttachmentUploadSerializer(data=request.data, context=self.get_serializer_context())
         upload.is_valid(raise_exception=True)
         task = upload.validated_data["task"]
