@@ -77,6 +77,40 @@ def summarise(name, latencies, wall):
     }
 
 
+CPU_GROUPS = ("gunicorn", "celery", "bench", "postgres", "redis-server")
+
+
+def cpu_seconds() -> dict:
+    """CPU seconds used so far by each group of processes on this machine (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(CPU_GROUPS + ("other",), 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / ticks
+        if int(entry.name) == os.getpid():
+            group = "bench"
+        elif "gunicorn" in cmdline:
+            group = "gunicorn"
+        elif "celery" in cmdline:
+            group = "celery"
+        elif comm.startswith("postgres") or cmdline.startswith("postgres"):
+            group = "postgres"
+        elif comm.startswith("redis-server"):
+            group = "redis-server"
+        else:
+            group = "other"
+        totals[group] += used
+    return totals
+
+
 def run_parallel(job, n, clients, deadline):
     latencies = []
     lock = threading.Lock()
@@ -230,11 +264,16 @@ def main():
 
         # Alternate the two paths in rounds so a change in machine load hits both alike.
         measured = {"raw": ([], 0.0), "api": ([], 0.0)}
+        cpu = {"raw": dict.fromkeys(CPU_GROUPS + ("other",), 0.0), "api": dict.fromkeys(CPU_GROUPS + ("other",), 0.0)}
         per_round = [args.n // args.rounds + (1 if r < args.n % args.rounds else 0) for r in range(args.rounds)]
         for size in per_round:
             for key, job in (("raw", raw_job), ("api", http_job)):
+                before = cpu_seconds()
                 latencies, wall = run_parallel(job, size, args.clients, deadline)
+                after = cpu_seconds()
                 measured[key] = (measured[key][0] + latencies, measured[key][1] + wall)
+                for group in cpu[key]:
+                    cpu[key][group] += after[group] - before[group]
         raw = summarise("raw delay()+get()", *measured["raw"])
         api = summarise("task API over HTTP", *measured["api"])
     finally:
@@ -256,6 +295,16 @@ def main():
         print(
             f"{row['path']:<22}{row['per_second']:>10.1f}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}"
             f"{row['wall_s']:>10.1f}"
+        )
+    print("CPU ms per execution, by process group:")
+    groups = [g for g in cpu["api"] if cpu["api"][g] or cpu["raw"][g]]
+    print(f"{'path':<22}" + "".join(f"{g:>14}" for g in groups) + f"{'total':>10}")
+    for key, row in (("raw", raw), ("api", api)):
+        per_exec = {g: cpu[key][g] * 1000 / row["n"] for g in groups}
+        print(
+            f"{row['path']:<22}"
+            + "".join(f"{per_exec[g]:>14.1f}" for g in groups)
+            + f"{sum(per_exec.values()):>10.1f}"
         )
     print(f"throughput ratio API/raw: {api['per_second'] / raw['per_second']:.2f} (target >= 0.5)")
     print(f"latency ratio API/raw: p50 {api['p50_ms'] / raw['p50_ms']:.2f}, p95 {api['p95_ms'] / raw['p95_ms']:.2f}")

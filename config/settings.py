@@ -164,6 +164,9 @@ TASKHUB_WORKER_QUEUES = ["default", "emails"]
 
 # Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend with each user's permission set cached between requests (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.CachedPermissionsBackend"]
+PERMISSIONS_CACHE_SECONDS = env.int("PERMISSIONS_CACHE_SECONDS", default=300)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,4 +1,5 @@
 import time
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 
@@ -18,22 +19,22 @@ def executions_of(user) -> QuerySet[TaskExecution]:
 
 
 def execution_wait_until_complete(
-    *, execution: TaskExecution, timeout: float, interval: float = 0.02
-) -> TaskExecution | None:
-    """Long-poll: the finished execution row, or None when `timeout` passes first.
+    *, fetch: Callable[[], TaskExecution], execution_id, timeout: float, interval: float = 0.02
+) -> TaskExecution:
+    """Long-poll: `fetch()` (the execution row) once it is complete, or as it is when `timeout` passes.
 
     With Redis the request sleeps until the worker announces the finish (re-checking the
     row at least once a second); without it, one indexed single-row query per `interval`.
     Either is far cheaper for the web process than a client re-sending the request.
     """
     deadline = time.monotonic() + timeout
-    finished = TaskExecution.objects.filter(pk=execution.pk, status__in=TaskExecution.FINISHED)
-    with events.finish_listener(execution.pk) as listener:
+    # Listening starts before the first read, so a finish between the two is not missed.
+    with events.finish_listener(execution_id, poll_interval=interval) as listener:
         while True:
-            row = finished.first()
+            execution = fetch()
             remaining = deadline - time.monotonic()
-            if row is not None or remaining <= 0:
-                return row
+            if execution.is_complete or remaining <= 0:
+                return execution
             if listener is not None:
                 listener.wait(min(remaining, 1.0))
             else:

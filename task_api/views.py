@@ -105,12 +105,15 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(parameters=[WAIT_PARAMETER])
     def retrieve(self, request, *args, **kwargs):
-        execution = self.get_object()
         wait = ExecutionWaitSerializer(data=request.query_params)
         wait.is_valid(raise_exception=True)
         timeout = wait.validated_data.get("wait", 0)
-        if timeout and not execution.is_complete:
-            execution = selectors.execution_wait_until_complete(execution=execution, timeout=timeout) or execution
+        if timeout:
+            execution = selectors.execution_wait_until_complete(
+                fetch=self.get_object, execution_id=kwargs[self.lookup_field], timeout=timeout
+            )
+        else:
+            execution = self.get_object()
         return Response(self.get_serializer(execution).data)
 
     @extend_schema(request=None, responses=ExecutionSerializer, summary="Cancel a scheduled or pending run")
