@@ -154,9 +154,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
-CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_TRACK_STARTED = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "emails"}}
+# Celery's Django fixup otherwise closes the database connection before and after every
+# task, so each task connects anew. Workers reuse it instead (closing it every N tasks), and
+# config/celery.py checks it at each task's start and end as Django does around a request.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery queues consumed by the run command's single worker.

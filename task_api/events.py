@@ -103,7 +103,13 @@ class FinishWatcher:
 
     def _run(self) -> None:
         while not self._stopped.is_set():
-            client = redis.Redis.from_url(self.url, socket_connect_timeout=5, health_check_interval=30)
+            client = redis.Redis.from_url(
+                self.url,
+                socket_connect_timeout=5,
+                health_check_interval=30,
+                # Names this process's subscription in Redis' CLIENT LIST.
+                client_name=f"taskhub-finish-watcher-{os.getpid()}",
+            )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self.channel)

@@ -18,6 +18,10 @@ def executions_of(user) -> QuerySet[TaskExecution]:
     return TaskExecution.objects.filter(user=user).order_by("-created_at", "-id")
 
 
+# A waiter re-reads the row at least this often even when no announcement comes.
+RECHECK_SECONDS = 1.0
+
+
 def execution_wait_until_complete(
     *, fetch: Callable[[], TaskExecution], execution_id, timeout: float, interval: float = 0.02
 ) -> TaskExecution:
@@ -36,7 +40,7 @@ def execution_wait_until_complete(
             if execution.is_complete or remaining <= 0:
                 return execution
             if listener is not None:
-                listener.wait(min(remaining, 1.0))
+                listener.wait(min(remaining, RECHECK_SECONDS))
             else:
                 time.sleep(min(interval, remaining))
 

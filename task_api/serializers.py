@@ -3,6 +3,8 @@ from datetime import timedelta
 from django_celery_beat.models import IntervalSchedule
 from rest_framework import serializers
 
+from core.serializers import SharedFieldsMixin
+
 from .models import TaskExecution, TaskSchedule
 
 # Shorter recurring intervals would let one user keep a worker busy on their own.
@@ -61,19 +63,19 @@ class ExecuteSerializer(TaskCallSerializer):
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class ExecuteResponseSerializer(serializers.Serializer):
+class ExecuteResponseSerializer(SharedFieldsMixin, serializers.Serializer):
     execution_id = serializers.UUIDField()
     celery_task_id = serializers.CharField()
     status = serializers.ChoiceField(choices=TaskExecution.Status.choices)
     message = serializers.CharField()
 
 
-class ProgressSerializer(serializers.Serializer):
+class ProgressSerializer(SharedFieldsMixin, serializers.Serializer):
     percent = serializers.IntegerField(min_value=0, max_value=100)
     message = serializers.CharField()
 
 
-class ExecutionSerializer(serializers.ModelSerializer):
+class ExecutionSerializer(SharedFieldsMixin, serializers.ModelSerializer):
     duration = serializers.SerializerMethodField()
     is_complete = serializers.BooleanField(read_only=True)
     progress = ProgressSerializer(read_only=True, allow_null=True)

@@ -210,25 +210,3 @@ def test_wait_out_of_range_is_400(runner, client_for, wait):
 
     assert response.status_code == 400
     assert "wait" in response.json()
-
-
-@pytest.mark.parametrize("use_redis", [False, pytest.param(True, marks=pytest.mark.services)])
-@pytest.mark.django_db(transaction=True)
-def test_wait_returns_as_soon_as_another_process_finishes_the_run(runner, client_for, settings, monkeypatch, use_redis):
-    import threading
-
-    from task_api import events
-    from task_api.services import lifecycle
-
-    if not use_redis:
-        settings.REDIS_URL = ""
-    monkeypatch.setattr(events, "_client", None)
-    execution = TaskExecutionFactory(user=runner, status=Status.STARTED, started_at=timezone.now())
-    finisher = threading.Timer(0.3, lambda: lifecycle.execution_succeeded(execution_id=execution.pk, result=42))
-    finisher.start()
-    try:
-        body = client_for(runner).get(detail_url(execution), {"wait": 10}).json()
-    finally:
-        finisher.join()
-
-    assert (body["status"], body["result"], body["is_complete"]) == ("SUCCESS", 42, True)
