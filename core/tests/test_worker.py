@@ -44,7 +44,7 @@ def test_a_task_cut_off_mid_query_leaves_no_broken_connection_behind(celery_proc
     celery_process("worker", extra_args=ONE_PROCESS_WORKER)
     database_backend_pid.delay().get(timeout=30)
 
-    cut_off = slow_query.delay(10)
+    cut_off = slow_query.delay(3)
     with pytest.raises(SoftTimeLimitExceeded):
         cut_off.get(timeout=30)
     after = [database_backend_pid.delay() for _ in range(2)]
