@@ -15,4 +15,4 @@ RUN useradd --create-home --uid 1000 taskhub && mkdir -p /app/var && chown -R ta
 USER taskhub
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

@@ -1,8 +1,9 @@
 """Task API throughput: N executions through HTTP vs the same N raw `delay()` + `get()` calls.
 
-Starts its own gunicorn (2 workers) and Celery worker on the PostgreSQL/Redis you point it
-at, runs both paths in the same run, prints executions/s and p50/p95 submit->SUCCESS
-latency for each and their ratios, then stops what it started.
+Starts its own gunicorn (config/gunicorn.conf.py: 2 workers x 8 threads) and Celery worker
+on the PostgreSQL/Redis you point it at, runs both paths in the same run, prints
+executions/s and p50/p95 submit->SUCCESS latency for each and their ratios, and the CPU
+each group of processes spent per execution; then stops what it started.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/taskhub_bench \\
     REDIS_URL=redis://127.0.0.1:6379/5 \\
@@ -38,8 +39,8 @@ def parse_args():
     parser.add_argument("-n", type=int, default=1000, help="executions per path (default 1000)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads per path")
     parser.add_argument("--poll", type=float, default=0.05, help="completion poll interval, seconds")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (config/gunicorn.conf.py: 2)")
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn worker (config: 8)")
     parser.add_argument("--worker-concurrency", type=int, default=8, help="celery worker processes")
     parser.add_argument("--rounds", type=int, default=4, help="alternating raw/API rounds the N are split into")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
@@ -164,6 +165,7 @@ def main():
         # The per-user throttle would otherwise cap the HTTP path at its production rate.
         "THROTTLE_EXECUTE_RATE": "1000000/min",
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_ACCESS_LOG": "",
     }
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
@@ -214,7 +216,8 @@ def main():
                     sys.executable,
                     "-m",
                     "gunicorn",
-                    "config.wsgi",
+                    "-c",
+                    "config/gunicorn.conf.py",
                     "-w",
                     str(args.web_workers),
                     "--threads",

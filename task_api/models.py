@@ -49,7 +49,10 @@ class TaskExecution(models.Model):
     RUNNING = (Status.STARTED, Status.PROGRESS)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_executions")
+    # Indexed by taskexec_user_created_idx (user first); every index is paid on each state change.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_executions", db_index=False
+    )
     task_name = models.CharField(max_length=200)
     args = models.JSONField(default=list, blank=True)
     kwargs = models.JSONField(default=dict, blank=True)
@@ -58,11 +61,11 @@ class TaskExecution(models.Model):
     traceback = models.TextField(null=True, blank=True)
     progress = models.JSONField(null=True, blank=True)
     # Generated with the row so the message can be sent (and re-sent) under a known id.
-    celery_task_id = models.CharField(max_length=36, unique=True, default=new_celery_task_id)
+    celery_task_id = models.CharField(max_length=36, default=new_celery_task_id)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
     schedule = models.ForeignKey(
-        TaskSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
+        TaskSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="executions", db_index=False
     )
     retries = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -79,8 +82,12 @@ class TaskExecution(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="taskexec_user_created_idx"),
             models.Index(fields=["status", "scheduled_at"], name="taskexec_status_sched_idx"),
+            # Only executions fired by a recurring schedule carry one.
+            models.Index(fields=["schedule"], condition=Q(schedule__isnull=False), name="taskexec_schedule_idx"),
         ]
         constraints = [
+            # A constraint rather than unique=True: no second (LIKE-pattern) index on PostgreSQL.
+            models.UniqueConstraint(fields=["celery_task_id"], name="taskexec_unique_celery_task_id"),
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),

@@ -1,5 +1,6 @@
 import os
 import re
+import runpy
 import subprocess
 import sys
 import uuid
@@ -189,3 +190,18 @@ def test_docker_compose_names_the_six_services_on_one_image():
     dockerfile = (BASE_DIR / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11", dockerfile, re.M)
     assert "pip install -r requirements.txt" in dockerfile
+
+
+def test_every_web_process_starts_from_the_shared_gunicorn_config():
+    from task_api.serializers import MAX_WAIT_SECONDS
+
+    config = runpy.run_path(str(BASE_DIR / "config" / "gunicorn.conf.py"))
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    procfile = dict(line.split(":", 1) for line in (BASE_DIR / "Procfile.dev").read_text().splitlines() if line)
+
+    # Long-polls hold a thread each, so the workers must be threaded and outlast the longest wait.
+    assert (config["worker_class"], config["threads"] > 1) == ("gthread", True)
+    assert config["timeout"] > MAX_WAIT_SECONDS
+    assert "-c config/gunicorn.conf.py" in compose["services"]["web"]["command"]
+    assert "-c config/gunicorn.conf.py" in procfile["web"]
+    assert '"-c", "config/gunicorn.conf.py"' in (BASE_DIR / "Dockerfile").read_text()

@@ -1,15 +1,22 @@
 """`?wait=` long-polls: woken by the worker's announcement through one subscription per process."""
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
+from conftest import database_url_for_subprocess, wait_for
+from core.tests.conftest import free_port
 from task_api import events, selectors
 from task_api.models import TaskExecution
 from task_api.services import lifecycle
@@ -154,3 +161,63 @@ def test_with_redis_unreachable_a_wait_still_sees_the_finish(runner, client_for,
 
     body, _ = results[execution.pk]
     assert (body["status"], body["result"]) == ("SUCCESS", 7)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_under_the_shipped_gunicorn_config_a_long_poll_holds_a_thread_not_the_process(runner, tmp_path):
+    token = Token.objects.create(user=runner).key
+    execution = running(runner)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "WEB_CONCURRENCY": "1",
+        "DJANGO_DEBUG": "false",
+    }
+    log = open(tmp_path / "gunicorn.log", "w")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
+        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+    def get(path, timeout=30):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Token {token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+
+    def up():
+        try:
+            return get("/api/v1/health/", timeout=2)[0] == 200
+        except OSError:
+            return web.poll() is not None
+
+    def web_is_subscribed():
+        return [
+            client
+            for client in redis.Redis.from_url(settings.REDIS_URL).client_list(_type="pubsub")
+            if client["name"] == f"taskhub-finish-watcher-{worker_pid}"
+        ]
+
+    results = {}
+    waiter = threading.Thread(target=lambda: results.update(poll=get(f"{LIST_URL}{execution.pk}/?wait=20")))
+    try:
+        wait_for(up, timeout=60, interval=0.2, message="gunicorn")
+        assert web.poll() is None, (tmp_path / "gunicorn.log").read_text()
+        worker_pid = int(subprocess.check_output(["pgrep", "-P", str(web.pid)]).split()[0])
+        waiter.start()
+        wait_for(web_is_subscribed, timeout=10, interval=0.05, message="the long-poll to start waiting")
+
+        health = get("/api/v1/health/")
+        still_waiting = waiter.is_alive()
+        lifecycle.execution_succeeded(execution_id=execution.pk, result=5)
+        waiter.join(15)
+    finally:
+        web.terminate()
+        web.wait(20)
+        log.close()
+
+    assert health[0] == 200
+    assert still_waiting, "the health check queued behind the long-poll"
+    status, body = results["poll"]
+    assert (status, body["status"], body["result"]) == (200, "SUCCESS", 5)
