@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -225,6 +226,16 @@ def test_execute_is_throttled_per_user(runner, client_for, sent, monkeypatch):
 
     assert codes == [202, 202, 429]
     assert client_for(other).post(URL, ADD_BODY, format="json").status_code == 202
+
+
+def test_a_repeated_token_authenticated_execute_costs_two_queries(runner, sent, django_assert_num_queries):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=runner).key}")
+    assert client.post(URL, ADD_BODY, format="json").status_code == 202  # caches the permission set
+
+    # The token with its user, and the execution's INSERT: permissions come from the cache.
+    with django_assert_num_queries(2):
+        assert client.post(URL, ADD_BODY, format="json").status_code == 202
 
 
 def test_execute_runs_a_fixed_number_of_queries(runner, client_for, sent, django_assert_max_num_queries):

@@ -210,3 +210,19 @@ def test_wait_out_of_range_is_400(runner, client_for, wait):
 
     assert response.status_code == 400
     assert "wait" in response.json()
+
+
+def test_executions_render_their_own_values(runner, client_for):
+    # The output serializer's fields are built once and shared; each response is still its own.
+    first = TaskExecutionFactory(user=runner, status=Status.SUCCESS, result={"n": 1}, args=[1, 1])
+    second = TaskExecutionFactory(user=runner, status=Status.FAILURE, result=None, args=[2], traceback="boom")
+    client = client_for(runner)
+
+    bodies = [client.get(detail_url(execution)).json() for execution in (first, second, first)]
+
+    assert [(b["id"], b["status"], b["result"], b["args"]) for b in bodies] == [
+        (str(first.pk), "SUCCESS", {"n": 1}, [1, 1]),
+        (str(second.pk), "FAILURE", None, [2]),
+        (str(first.pk), "SUCCESS", {"n": 1}, [1, 1]),
+    ]
+    assert bodies[1]["traceback"] == "boom"

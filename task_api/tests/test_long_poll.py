@@ -221,3 +221,22 @@ def test_under_the_shipped_gunicorn_config_a_long_poll_holds_a_thread_not_the_pr
     assert still_waiting, "the health check queued behind the long-poll"
     status, body = results["poll"]
     assert (status, body["status"], body["result"]) == (200, "SUCCESS", 5)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_long_poll_reads_the_row_once_before_and_once_after_the_finish(
+    runner, client_for, fresh_watcher, django_assert_num_queries
+):
+    execution = running(runner)
+    client = client_for(runner)
+    results = {}
+
+    finisher = finish_later(execution, 3)
+    try:
+        with django_assert_num_queries(2):
+            long_poll(client, execution, results)
+    finally:
+        finisher.join()
+
+    assert results[execution.pk][0]["status"] == "SUCCESS"
