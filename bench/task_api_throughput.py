@@ -13,7 +13,9 @@ The N executions are split into rounds that alternate between the two paths, so 
 from anything else on the machine weighs on both alike. Both paths poll at the same
 interval (raw `AsyncResult.get(interval=...)` polls django-celery-results; the HTTP
 clients poll the execution detail endpoint).
-The database is migrated and a `bench@example.com` user is created in it.
+Each client thread is its own user (`bench-<n>@example.com`, created in the migrated database),
+as independent clients are, so the production per-user throttle (THROTTLE_EXECUTE_RATE,
+600/min) applies unchanged unless a run would send more than that per user.
 """
 
 import argparse
@@ -32,6 +34,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+
+WARMUP = 50
 
 
 def parse_args():
@@ -131,19 +136,30 @@ def run_parallel(job, n, clients, deadline):
 
 
 class HttpClient:
-    """One keep-alive connection per thread to the gunicorn under test."""
+    """Per thread: one keep-alive connection to the gunicorn under test and one user's token."""
 
-    def __init__(self, port, token):
+    def __init__(self, port, tokens):
         self.port = port
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.tokens = list(tokens)
+        self.next_token = 0
+        self.lock = threading.Lock()
         self.local = threading.local()
+
+    def _headers(self):
+        headers = getattr(self.local, "headers", None)
+        if headers is None:
+            with self.lock:
+                token = self.tokens[self.next_token % len(self.tokens)]
+                self.next_token += 1
+            headers = self.local.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        return headers
 
     def request(self, method, path, body=None):
         conn = getattr(self.local, "conn", None)
         if conn is None:
             conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self._headers())
             response = conn.getresponse()
             return response.status, json.loads(response.read() or b"null")
         except (ConnectionError, http.client.HTTPException):
@@ -162,11 +178,13 @@ def main():
         "DJANGO_DEBUG": "false",
         # Own broker keys, so a dev worker on the same Redis never steals the benchmark's messages.
         "CELERY_BROKER_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:",
-        # The per-user throttle would otherwise cap the HTTP path at its production rate.
-        "THROTTLE_EXECUTE_RATE": "1000000/min",
         "LOG_LEVEL": "WARNING",
         "GUNICORN_ACCESS_LOG": "",
     }
+    per_user = (args.n + 2 * WARMUP) // args.clients + 1
+    if per_user > 500 and "THROTTLE_EXECUTE_RATE" not in os.environ:
+        # More executions per user than the production throttle lets through in a minute.
+        env["THROTTLE_EXECUTE_RATE"] = f"{per_user * 2}/min"
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
 
@@ -179,9 +197,12 @@ def main():
     from accounts.models import User
     from task_api.tasks import add
 
-    user, _ = User.objects.get_or_create(email="bench@example.com", defaults={"name": "Benchmark"})
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="task_api", codename="run_benchmarks"))
-    token, _ = Token.objects.get_or_create(user=user)
+    permission = Permission.objects.get(content_type__app_label="task_api", codename="run_benchmarks")
+    tokens = []
+    for number in range(args.clients):
+        user, _ = User.objects.get_or_create(email=f"bench-{number}@example.com", defaults={"name": "Benchmark"})
+        user.user_permissions.add(permission)
+        tokens.append(Token.objects.get_or_create(user=user)[0].key)
 
     port = free_port()
     processes = []
@@ -231,7 +252,7 @@ def main():
                 env=env,
             )
         )
-        client = HttpClient(port, token.key)
+        client = HttpClient(port, tokens)
 
         def web_up():
             try:
@@ -261,7 +282,7 @@ def main():
                     raise TimeoutError(url)
                 time.sleep(args.poll)
 
-        warmup = min(50, args.n)
+        warmup = min(WARMUP, args.n)
         run_parallel(raw_job, warmup, args.clients, deadline)
         run_parallel(http_job, warmup, args.clients, deadline)
 
