@@ -66,20 +66,26 @@ def finish_later(execution, result, delay=0.3):
     return timer
 
 
+def long_poll_while_it_finishes(client, execution, result, wait=10):
+    """(body, seconds) of a `?wait=` request during which another thread finishes the run."""
+    finisher = finish_later(execution, result)
+    results = {}
+    try:
+        long_poll(client, execution, results, wait=wait)
+    finally:
+        finisher.join()
+    return results[execution.pk]
+
+
 @pytest.mark.parametrize("use_redis", [False, pytest.param(True, marks=pytest.mark.services)])
 @pytest.mark.django_db(transaction=True)
 def test_wait_returns_when_another_process_finishes_the_run(runner, client_for, settings, fresh_watcher, use_redis):
     if not use_redis:
         settings.REDIS_URL = ""
     execution = running(runner)
-    finisher = finish_later(execution, 42)
-    results = {}
-    try:
-        long_poll(client_for(runner), execution, results)
-    finally:
-        finisher.join()
 
-    body, _ = results[execution.pk]
+    body, _ = long_poll_while_it_finishes(client_for(runner), execution, 42)
+
     assert (body["status"], body["result"], body["is_complete"]) == ("SUCCESS", 42, True)
 
 
@@ -97,9 +103,8 @@ def test_waiting_requests_share_one_subscription_and_wake_on_the_announcement(
     ]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 10
-    while len(events._watcher._waiters if events._watcher else ()) < 4 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: events._watcher and len(events._watcher._waiters) == 4, timeout=10, interval=0.01,
+             message="four waiting requests")
     subscriptions = [
         client
         for client in redis.Redis.from_url(settings.REDIS_URL).client_list(_type="pubsub")
@@ -124,25 +129,16 @@ def test_waiting_requests_share_one_subscription_and_wake_on_the_announcement(
 def test_the_subscription_comes_back_after_redis_drops_it(runner, client_for, fresh_watcher, monkeypatch):
     monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60)
     monkeypatch.setattr(events, "RECONNECT_DELAY", 0.1)
+    server = redis.Redis.from_url(settings.REDIS_URL)
     watcher = events.watcher()
     assert watcher.subscribed
-    redis.Redis.from_url(settings.REDIS_URL).client_kill_filter(_type="pubsub", skipme=True)
-    deadline = time.monotonic() + 10
-    while not watcher.subscribed and time.monotonic() < deadline:
-        time.sleep(0.01)
-    while redis.Redis.from_url(settings.REDIS_URL).pubsub_numsub(events._channel())[0][1] < 1:
-        assert time.monotonic() < deadline, "never re-subscribed"
-        time.sleep(0.01)
+    server.client_kill_filter(_type="pubsub", skipme=True)
+    wait_for(lambda: server.pubsub_numsub(events._channel())[0][1] == 0, timeout=5, interval=0.01, message="the kill")
+    wait_for(lambda: server.pubsub_numsub(events._channel())[0][1] == 1 and watcher.subscribed, timeout=10,
+             interval=0.01, message="the subscription to come back")
 
-    execution = running(runner)
-    finisher = finish_later(execution, 1)
-    results = {}
-    try:
-        long_poll(client_for(runner), execution, results)
-    finally:
-        finisher.join()
+    body, elapsed = long_poll_while_it_finishes(client_for(runner), running(runner), 1)
 
-    body, elapsed = results[execution.pk]
     assert body["status"] == "SUCCESS"
     assert elapsed < 5, "woken by the deadline, not by the announcement"
 
@@ -152,14 +148,9 @@ def test_with_redis_unreachable_a_wait_still_sees_the_finish(runner, client_for,
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     monkeypatch.setattr(events, "SUBSCRIBE_TIMEOUT", 0.1)
     execution = running(runner)
-    finisher = finish_later(execution, 7)
-    results = {}
-    try:
-        long_poll(client_for(runner), execution, results, wait=5)
-    finally:
-        finisher.join()
 
-    body, _ = results[execution.pk]
+    body, _ = long_poll_while_it_finishes(client_for(runner), execution, 7, wait=5)
+
     assert (body["status"], body["result"]) == ("SUCCESS", 7)
 
 
