@@ -154,6 +154,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# No STARTED row per task in the result backend: task-API executions keep STARTED and
+# started_at in their own row, and the write cost every task a database round trip.
 CELERY_TASK_TRACK_STARTED = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "emails"}}

@@ -59,6 +59,7 @@ class FinishWatcher:
         self._subscribed = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outage_logged = False
 
     @property
     def subscribed(self) -> bool:
@@ -115,16 +116,19 @@ class FinishWatcher:
                 pubsub.subscribe(self.channel)
                 while not self._stopped.is_set():
                     message = pubsub.get_message(timeout=1.0)
+                    # Subscribed once the subscribe reply has been read (it comes back as None).
+                    if not self._subscribed.is_set() and pubsub.subscribed:
+                        self._subscribed.set()
+                        self._outage_logged = False
                     if message is None:
-                        # Confirmed once the subscribe reply has been read (no message needed).
-                        if pubsub.subscribed:
-                            self._subscribed.set()
                         continue
-                    self._subscribed.set()
                     data = message["data"]
                     self._wake(data.decode() if isinstance(data, bytes) else str(data))
-            except (redis.RedisError, OSError):
-                logger.warning("finish announcements unavailable; waiters poll", exc_info=True)
+            except (redis.RedisError, OSError) as exc:
+                # Once per outage, not once per reconnect attempt.
+                if not self._outage_logged:
+                    logger.warning("finish announcements unavailable (%s); long-polls poll the database", exc)
+                    self._outage_logged = True
             finally:
                 self._subscribed.clear()
                 # Anyone who was waiting may have missed a message: have them look now.
@@ -149,6 +153,8 @@ def watcher() -> FinishWatcher | None:
         return None
     with _watcher_lock:
         if _watcher is None or _watcher_pid != os.getpid() or _watcher.url != settings.REDIS_URL:
+            if _watcher is not None and _watcher_pid == os.getpid():
+                _watcher.stop()  # REDIS_URL changed (tests do that)
             _watcher = FinishWatcher(settings.REDIS_URL, _channel())
             _watcher_pid = os.getpid()
         current = _watcher
