@@ -15,6 +15,7 @@ from rest_framework import status
 from config.celery import app as celery_app
 from core.exceptions import ApplicationError, Conflict, PayloadTooLarge
 
+from .. import events
 from ..models import TaskExecution
 from ..registry import RegisteredTask, registry
 
@@ -213,6 +214,7 @@ def execution_cancel(*, execution: TaskExecution) -> TaskExecution:
     execution.refresh_from_db()
     if not cancelled:
         raise Conflict(f"An execution in state {execution.status} cannot be cancelled.")
+    transaction.on_commit(lambda: events.announce_finished(execution.pk))
     if was_sent:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))
     return execution

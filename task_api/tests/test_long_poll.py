@@ -231,3 +231,28 @@ def test_a_long_poll_reads_the_row_once_before_and_once_after_the_finish(
         finisher.join()
 
     assert results[execution.pk][0]["status"] == "SUCCESS"
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_wakes_a_long_poll_at_once(runner, client_for, fresh_watcher, monkeypatch):
+    monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60)
+    execution = TaskExecutionFactory(user=runner, status=Status.SCHEDULED, scheduled_at=timezone.now())
+
+    def cancel():
+        try:
+            client_for(runner).post(f"{LIST_URL}{execution.pk}/cancel/")
+        finally:
+            connections.close_all()
+
+    canceller = threading.Timer(0.3, cancel)
+    canceller.start()
+    results = {}
+    try:
+        long_poll(client_for(runner), execution, results)
+    finally:
+        canceller.join()
+
+    body, elapsed = results[execution.pk]
+    assert body["status"] == "REVOKED"
+    assert elapsed < 5, "woken by the deadline, not by the announcement"
