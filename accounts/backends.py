@@ -5,7 +5,9 @@ permissions (two joined queries). The cached set is tagged with a version that a
 to permissions, groups or memberships replaces (`permissions_changed`, wired to the model
 signals in `accounts.signals`), so a grant or revoke made through Django applies to the very
 next request in every process. A change made behind Django's back (raw SQL) applies within
-PERMISSIONS_CACHE_SECONDS. If the cache is unreachable the backend reads the database.
+PERMISSIONS_CACHE_SECONDS. If the cache is unreachable the backend reads the database; with
+PERMISSIONS_CACHE_SECONDS=0 (the default without Redis, where each process would have a cache
+of its own) it always does.
 """
 
 import logging
@@ -46,8 +48,8 @@ class CachedPermissionsBackend(ModelBackend):
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
-        if hasattr(user_obj, "_perm_cache"):
-            return user_obj._perm_cache
+        if hasattr(user_obj, "_perm_cache") or not settings.PERMISSIONS_CACHE_SECONDS:
+            return super().get_all_permissions(user_obj)
         key = _user_key(user_obj.pk)
         try:
             found = cache.get_many([VERSION_KEY, key])

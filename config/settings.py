@@ -172,7 +172,8 @@ TASKHUB_WORKER_QUEUES = ["default", "emails"]
 AUTH_USER_MODEL = "accounts.User"
 # ModelBackend with each user's permission set cached between requests (accounts/backends.py).
 AUTHENTICATION_BACKENDS = ["accounts.backends.CachedPermissionsBackend"]
-PERMISSIONS_CACHE_SECONDS = env.int("PERMISSIONS_CACHE_SECONDS", default=300)
+# Only with a cache all processes share (Redis): a per-process cache could not be told of a change.
+PERMISSIONS_CACHE_SECONDS = env.int("PERMISSIONS_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

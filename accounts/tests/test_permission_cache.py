@@ -1,5 +1,7 @@
 """Permission sets are cached between requests, and every change through Django applies at once."""
 
+import os
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from rest_framework.authtoken.models import Token
@@ -11,6 +13,11 @@ AVAILABLE = "/api/v1/task-api/available/"
 EXECUTE = "/api/v1/task-api/execute/"
 ADD = {"task_name": "task_api.tasks.add", "args": [1, 2]}
 CODENAME = "run_benchmarks"
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    settings.PERMISSIONS_CACHE_SECONDS = 300
 
 
 @pytest.fixture
@@ -109,3 +116,28 @@ def test_an_unreachable_cache_falls_back_to_the_database(client, user, perm, set
     assert fresh(user).has_perm(f"task_api.{CODENAME}")
     user.user_permissions.remove(perm)
     assert not fresh(user).has_perm(f"task_api.{CODENAME}")
+
+
+def test_with_caching_off_every_check_reads_the_database(user, perm, settings, django_assert_num_queries):
+    settings.PERMISSIONS_CACHE_SECONDS = 0
+    user.user_permissions.add(perm)
+    assert fresh(user).has_perm(f"task_api.{CODENAME}")
+    again = fresh(user)
+
+    with django_assert_num_queries(2):  # the user's own and the group permissions
+        assert again.has_perm(f"task_api.{CODENAME}")
+
+
+def test_caching_is_off_by_default_without_a_shared_cache():
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PERMISSIONS_CACHE_SECONDS")}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PERMISSIONS_CACHE_SECONDS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "0"

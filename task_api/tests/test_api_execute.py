@@ -228,7 +228,8 @@ def test_execute_is_throttled_per_user(runner, client_for, sent, monkeypatch):
     assert client_for(other).post(URL, ADD_BODY, format="json").status_code == 202
 
 
-def test_a_repeated_token_authenticated_execute_costs_two_queries(runner, sent, django_assert_num_queries):
+def test_a_repeated_token_authenticated_execute_costs_two_queries(runner, sent, settings, django_assert_num_queries):
+    settings.PERMISSIONS_CACHE_SECONDS = 300
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=runner).key}")
     assert client.post(URL, ADD_BODY, format="json").status_code == 202  # caches the permission set
