@@ -100,7 +100,9 @@ def cpu_seconds() -> dict:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / ticks
+        # Own user+system time, plus that of exited children it reaped (PostgreSQL backends
+        # that closed mid-round are counted through the postmaster).
+        used = sum(int(value) for value in fields[11:15]) / ticks
         if int(entry.name) == os.getpid():
             group = "bench"
         elif "gunicorn" in cmdline:
