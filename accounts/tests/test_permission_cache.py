@@ -1,8 +1,11 @@
 """Permission sets are cached between requests, and every change through Django applies at once."""
 
 import os
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -129,11 +132,6 @@ def test_with_caching_off_every_check_reads_the_database(user, perm, settings, d
 
 
 def test_caching_is_off_by_default_without_a_shared_cache():
-    import subprocess
-    import sys
-
-    from django.conf import settings as django_settings
-
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PERMISSIONS_CACHE_SECONDS")}
     code = "import django; django.setup(); from django.conf import settings; print(settings.PERMISSIONS_CACHE_SECONDS)"
     result = subprocess.run(

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,21 +21,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn(tmp_path):
+@contextmanager
+def running_gunicorn(tmp_path, env, *args):
+    """gunicorn from the shipped config/gunicorn.conf.py on a free port -> (base URL, process).
+
+    Stopped on exit; its output is in tmp_path/gunicorn.log.
+    """
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "production",
-        "DJANGO_SECRET_KEY": "static-test-" + "x" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    env.pop("REDIS_URL", None)
     log = open(tmp_path / "gunicorn.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", *args],
         cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -50,10 +46,24 @@ def gunicorn(tmp_path):
     try:
         wait_for(up, timeout=60, interval=0.2, message="gunicorn")
         assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(20)
         log.close()
 
 
+@pytest.fixture
+def gunicorn(tmp_path):
+    """A production-settings gunicorn on an empty SQLite database, without Redis."""
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": "static-test-" + "x" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    env.pop("REDIS_URL", None)
+    with running_gunicorn(tmp_path, env, "-w", "1") as (base, _):
+        yield base

@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -16,7 +15,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from conftest import database_url_for_subprocess, wait_for
-from core.tests.conftest import free_port
+from core.tests.conftest import running_gunicorn
 from task_api import events, selectors
 from task_api.models import TaskExecution
 from task_api.services import lifecycle
@@ -36,6 +35,15 @@ def fresh_watcher(monkeypatch):
     yield
     if events._watcher is not None:
         events._watcher.stop()
+
+
+def watcher_subscriptions(pid):
+    """The Redis pubsub connections of process `pid`'s FinishWatcher."""
+    return [
+        client
+        for client in redis.Redis.from_url(settings.REDIS_URL).client_list(_type="pubsub")
+        if client["name"] == f"taskhub-finish-watcher-{pid}"
+    ]
 
 
 def running(user):
@@ -105,11 +113,7 @@ def test_waiting_requests_share_one_subscription_and_wake_on_the_announcement(
         thread.start()
     wait_for(lambda: events._watcher and len(events._watcher._waiters) == 4, timeout=10, interval=0.01,
              message="four waiting requests")
-    subscriptions = [
-        client
-        for client in redis.Redis.from_url(settings.REDIS_URL).client_list(_type="pubsub")
-        if client["name"] == f"taskhub-finish-watcher-{os.getpid()}"
-    ]
+    subscriptions = watcher_subscriptions(os.getpid())
 
     for execution in executions:
         lifecycle.execution_succeeded(execution_id=execution.pk, result=str(execution.pk))
@@ -159,54 +163,26 @@ def test_with_redis_unreachable_a_wait_still_sees_the_finish(runner, client_for,
 def test_under_the_shipped_gunicorn_config_a_long_poll_holds_a_thread_not_the_process(runner, tmp_path):
     token = Token.objects.create(user=runner).key
     execution = running(runner)
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "WEB_CONCURRENCY": "1",
-        "DJANGO_DEBUG": "false",
-    }
-    log = open(tmp_path / "gunicorn.log", "w")
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
-        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-
-    def get(path, timeout=30):
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Token {token}"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-
-    def up():
-        try:
-            return get("/api/v1/health/", timeout=2)[0] == 200
-        except OSError:
-            return web.poll() is not None
-
-    def web_is_subscribed():
-        return [
-            client
-            for client in redis.Redis.from_url(settings.REDIS_URL).client_list(_type="pubsub")
-            if client["name"] == f"taskhub-finish-watcher-{worker_pid}"
-        ]
-
+    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "WEB_CONCURRENCY": "1", "DJANGO_DEBUG": "false"}
     results = {}
-    waiter = threading.Thread(target=lambda: results.update(poll=get(f"{LIST_URL}{execution.pk}/?wait=20")))
-    try:
-        wait_for(up, timeout=60, interval=0.2, message="gunicorn")
-        assert web.poll() is None, (tmp_path / "gunicorn.log").read_text()
+
+    with running_gunicorn(tmp_path, env) as (base, web):
+
+        def get(path):
+            request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Token {token}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+
         worker_pid = int(subprocess.check_output(["pgrep", "-P", str(web.pid)]).split()[0])
+        waiter = threading.Thread(target=lambda: results.update(poll=get(f"{LIST_URL}{execution.pk}/?wait=20")))
         waiter.start()
-        wait_for(web_is_subscribed, timeout=10, interval=0.05, message="the long-poll to start waiting")
+        wait_for(lambda: watcher_subscriptions(worker_pid), timeout=10, interval=0.05,
+                 message="the long-poll to start waiting")
 
         health = get("/api/v1/health/")
         still_waiting = waiter.is_alive()
         lifecycle.execution_succeeded(execution_id=execution.pk, result=5)
         waiter.join(15)
-    finally:
-        web.terminate()
-        web.wait(20)
-        log.close()
 
     assert health[0] == 200
     assert still_waiting, "the health check queued behind the long-poll"
