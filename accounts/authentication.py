@@ -2,8 +2,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from . import auth_cache
 from .models import ApiKey
 
 KEY_PREFIX = "th_"
@@ -45,9 +50,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def _authenticate_key(self, raw_key):
         prefix = split_key(raw_key)
-        api_key = (
-            ApiKey.objects.select_related("user").filter(prefix=prefix).first() if prefix else None
-        )
+        api_key = auth_cache.cached(auth_cache.api_key_key(prefix), lambda: self._load(prefix)) if prefix else None
         if api_key is None or not constant_time_compare(api_key.hashed_key, ApiKey.hash(raw_key)):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if api_key.is_expired:
@@ -56,9 +59,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            # A cached key keeps its old last_used_at: the guard keeps it to one write a minute.
+            if auth_cache.first_time_within(f"api-key-used:{prefix}", LAST_USED_RESOLUTION.total_seconds()):
+                ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
         return api_key.user, api_key
+
+    @staticmethod
+    def _load(prefix):
+        return ApiKey.objects.select_related("user").defer("user__password").filter(prefix=prefix).first()
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
@@ -66,3 +75,45 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 def is_api_key_request(request) -> bool:
     return isinstance(getattr(request, "auth", None), ApiKey)
+
+
+class CachedTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's `Authorization: Token <key>`, with the token and its user cached (accounts.auth_cache)."""
+
+    def authenticate_credentials(self, key):
+        token = auth_cache.cached(auth_cache.token_key(key), lambda: self._load(key))
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return token.user, token
+
+    def _load(self, key):
+        return self.get_model().objects.select_related("user").defer("user__password").filter(key=key).first()
+
+
+class CachedJWTAuthentication(JWTAuthentication):
+    """simplejwt's `Authorization: Bearer <access token>`, with the user cached (accounts.auth_cache).
+
+    The signature and expiry are checked on every request as before; only the user row is
+    cached. Tokens revoked by a password change (CHECK_REVOKE_TOKEN) need the password hash,
+    so that setting reads the user every time.
+    """
+
+    def get_user(self, validated_token):
+        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        if (
+            user_id is None
+            or jwt_settings.CHECK_REVOKE_TOKEN
+            or jwt_settings.USER_ID_FIELD != self.user_model._meta.pk.name
+        ):
+            return super().get_user(validated_token)
+        user = auth_cache.cached(
+            auth_cache.user_key(user_id),
+            lambda: self.user_model.objects.defer("password").filter(pk=user_id).first(),
+        )
+        if user is None:
+            raise JWTAuthenticationFailed(_("User not found"), code="user_not_found")
+        if jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise JWTAuthenticationFailed(_("User is inactive"), code="user_inactive")
+        return user

@@ -1,5 +1,6 @@
 """OpenAPI additions: the API-key scheme and the JSON error responses every endpoint can give."""
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 ERROR_SCHEMA = {
@@ -49,3 +50,7 @@ def add_error_responses(result, generator, request, public):
                     {"description": description, "content": {"application/json": {"schema": ref}}},
                 )
     return result
+
+
+class CachedJWTScheme(SimpleJWTScheme):
+    target_class = "accounts.authentication.CachedJWTAuthentication"
