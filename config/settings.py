@@ -141,7 +141,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
 # Fail fast instead of hanging a web request when the broker is unreachable.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_BACKEND = "core.results:DatabaseBackend"  # django-db, storing with one upsert
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
 CELERY_ACCEPT_CONTENT = ["json"]

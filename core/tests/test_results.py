@@ -1,0 +1,71 @@
+"""Task results land in django-celery-results' table, each state change in one statement."""
+
+import uuid
+
+import pytest
+from celery import states
+from django_celery_results.backends.database import DatabaseBackend as OriginalBackend
+from django_celery_results.models import TaskResult
+
+from config.celery import app
+from core.results import DatabaseBackend
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def backend():
+    assert isinstance(app.backend, DatabaseBackend)
+    return app.backend
+
+
+def test_each_state_change_is_one_statement_on_one_row(backend, django_assert_num_queries):
+    task_id = str(uuid.uuid4())
+
+    with django_assert_num_queries(1):
+        backend.store_result(task_id, {"percent": 50, "message": "half"}, "PROGRESS")
+    first = TaskResult.objects.get(task_id=task_id)
+    with django_assert_num_queries(1):
+        backend.mark_as_done(task_id, 5)
+
+    row = TaskResult.objects.get(task_id=task_id)
+    assert (row.status, row.date_created) == (states.SUCCESS, first.date_created)
+    assert row.date_done >= first.date_done
+    assert backend.get_result(task_id) == 5
+    assert TaskResult.objects.filter(task_id=task_id).count() == 1
+
+
+COLUMNS = ["status", "result", "traceback", "meta", "content_type", "content_encoding", "task_name", "worker"]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [("store_result", {"percent": 50}, "PROGRESS"), ("mark_as_done", 5)],
+        [("mark_as_failure", ValueError("bad input"))],
+        [("store_result", None, "RETRY"), ("mark_as_failure", KeyError("k"))],
+        [("mark_as_revoked", "cancelled")],
+    ],
+)
+def test_rows_match_what_django_celery_results_stores(backend, steps):
+    original = OriginalBackend(app=app)
+    ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+
+    for name, *args in steps:
+        getattr(backend, name)(ours, *args)
+        getattr(original, name)(theirs, *args)
+
+    mine = TaskResult.objects.values(*COLUMNS).get(task_id=ours)
+    reference = TaskResult.objects.values(*COLUMNS).get(task_id=theirs)
+    assert mine == reference
+    assert backend.get_task_meta(ours)["status"] == reference["status"]
+
+
+def test_a_started_state_records_its_start(backend):
+    task_id = str(uuid.uuid4())
+
+    backend.store_result(task_id, None, states.STARTED)
+    backend.mark_as_done(task_id, 1)
+
+    row = TaskResult.objects.get(task_id=task_id)
+    assert row.status == states.SUCCESS and row.date_started is not None
