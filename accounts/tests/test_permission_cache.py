@@ -131,9 +131,11 @@ def test_with_caching_off_every_check_reads_the_database(user, perm, settings, d
         assert again.has_perm(f"task_api.{CODENAME}")
 
 
-def test_caching_is_off_by_default_without_a_shared_cache():
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PERMISSIONS_CACHE_SECONDS")}
-    code = "import django; django.setup(); from django.conf import settings; print(settings.PERMISSIONS_CACHE_SECONDS)"
+@pytest.mark.parametrize("setting", ["PERMISSIONS_CACHE_SECONDS", "AUTH_CACHE_SECONDS"])
+def test_caching_is_off_by_default_without_a_shared_cache(setting):
+    """Permission sets and credentials (accounts/auth_cache.py) alike."""
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", setting)}
+    code = f"import django; django.setup(); from django.conf import settings; print(settings.{setting})"
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
     )
