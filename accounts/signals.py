@@ -33,9 +33,10 @@ def on_permission_holder_changed(**kwargs):
 
 @receiver(post_save, sender=User)
 @receiver(post_delete, sender=User)
-def on_user_changed(instance, update_fields=None, **kwargs):
-    # Logging in stamps last_login, which no credential check reads.
-    if update_fields is not None and set(update_fields) <= {"last_login"}:
+def on_user_changed(instance, update_fields=None, created=False, **kwargs):
+    # A new user has nothing cached yet; logging in stamps last_login, which no credential
+    # check reads.
+    if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
         return
     auth_cache.forget_user(instance.pk)
 
