@@ -3,13 +3,14 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 # Each test run gets its own broker keys, so parallel runs (or a dev worker) on the same
@@ -19,6 +20,12 @@ if "global_keyprefix" in django_settings.CELERY_BROKER_TRANSPORT_OPTIONS:
     django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ[
         "CELERY_BROKER_KEY_PREFIX"
     ]
+
+# Without Redis the shared cache is a folder; each test run gets its own, and so do the
+# processes (gunicorn, workers) its tests start.
+if django_settings.CACHES["shared"]["BACKEND"].endswith("FileBasedCache"):
+    os.environ["SHARED_CACHE_DIR"] = tempfile.mkdtemp(prefix="taskhub-shared-cache-")
+    django_settings.CACHES["shared"]["LOCATION"] = os.environ["SHARED_CACHE_DIR"]
 
 BASE_DIR = Path(__file__).resolve().parent
 HAS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
@@ -38,6 +45,7 @@ def pytest_collection_modifyitems(config, items):
 def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
+    caches["shared"].clear()
 
 
 @pytest.fixture

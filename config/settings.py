@@ -116,6 +116,17 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Counters every web process must agree on (throttles, open long-polls): the Redis cache when
+# there is one, else files under var/ that all processes of this machine share (locmem would
+# give each gunicorn worker its own count, so a limit could be walked around).
+CACHES["shared"] = (
+    {**CACHES["default"], "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":shared"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env.str("SHARED_CACHE_DIR", default=str(VAR_DIR / "cache")),
+    }
+)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
