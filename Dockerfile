@@ -1,10 +1,12 @@
 # One image for web, worker and beat (docker-compose.yml picks the command).
+# Production settings by default: a container refuses to start without DJANGO_SECRET_KEY.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DJANGO_SETTINGS_MODULE=config.settings
+    DJANGO_SETTINGS_MODULE=config.settings \
+    DJANGO_ENV=production
 
 WORKDIR /app
 COPY requirements.txt .

@@ -88,6 +88,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         """CEO, HR and staff manage users and departments."""
         return self.sees_everything
 
+    @property
+    def holds_power(self):
+        """Superusers, staff and CEOs: only a CEO or a superuser may change these accounts."""
+        return self.is_superuser or self.is_staff or self.role == self.Role.CEO
+
 
 class ApiKey(models.Model):
     """A key for an external service, acting as its owner. Only a hash of the secret is kept."""

@@ -1,6 +1,33 @@
+from collections.abc import Mapping
+
 from rest_framework import permissions
 
 from .authentication import is_api_key_request
+from .models import User
+
+STAFF_FIELDS = ("is_staff", "is_superuser")
+
+
+def account_change_refusal(*, actor: User, target: User | None, data: Mapping) -> str | None:
+    """Why `actor` (a people admin) may not make this change, or None if they may.
+
+    CEO, HR and staff manage people, but only a CEO or a superuser may touch the accounts that
+    hold power (superusers, staff, CEOs) or hand that power out, so HR cannot take over the
+    organisation by promoting itself or locking out those above it.
+    """
+    if actor.is_superuser or actor.role == User.Role.CEO:
+        return None
+    if target is not None and target.holds_power:
+        return "Only a CEO or a superuser may change or deactivate a CEO, staff or superuser account."
+    if data.get("role") == User.Role.CEO:
+        return "Only a CEO or a superuser may grant the CEO role."
+    if any(field in data for field in STAFF_FIELDS):
+        return "Only a CEO or a superuser may grant staff rights."
+    return None
+
+
+def _body(request) -> Mapping:
+    return request.data if isinstance(request.data, Mapping) else {}
 
 
 class DenyApiKey(permissions.BasePermission):
@@ -22,14 +49,23 @@ class IsPeopleAdminOrReadOnly(permissions.BasePermission):
 
 
 class UserObjectPermission(permissions.BasePermission):
-    """People admins change anyone; a user may PATCH only their own `name`, never with a key."""
+    """People admins change anyone (but see `account_change_refusal`); a user may PATCH only
+    their own `name`, never with a key."""
 
     SELF_EDITABLE = {"name"}
 
     def has_permission(self, request, view):
         if view.action == "create":
-            return request.user.is_people_admin
+            if not request.user.is_people_admin:
+                return False
+            return self._allowed(request, target=None)
         return True
+
+    def _allowed(self, request, target):
+        refusal = account_change_refusal(actor=request.user, target=target, data=_body(request))
+        if refusal:
+            self.message = refusal
+        return refusal is None
 
     def has_object_permission(self, request, view, obj):
         if request.method in permissions.SAFE_METHODS:
@@ -38,10 +74,12 @@ class UserObjectPermission(permissions.BasePermission):
         if is_self and is_api_key_request(request):
             self.message = DenyApiKey.message
             return False
-        if request.user.is_people_admin:
+        if is_self and request.method == "PATCH" and set(_body(request)) <= self.SELF_EDITABLE:
             return True
+        if request.user.is_people_admin:
+            return self._allowed(request, target=obj)
         if is_self and request.method == "PATCH":
-            forbidden = sorted(set(request.data) - self.SELF_EDITABLE)
+            forbidden = sorted(set(_body(request)) - self.SELF_EDITABLE)
             if forbidden:
                 self.message = f"You may change only your name, not: {', '.join(forbidden)}."
                 return False

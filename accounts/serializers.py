@@ -1,6 +1,8 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from .models import ApiKey, Department, User
 from .selectors import STAT_FIELDS
@@ -22,9 +24,9 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = [
             "id", "external_id", "email", "name", "role", "department",
-            "is_active", "date_joined", "task_stats",
+            "is_active", "is_staff", "date_joined", "task_stats",
         ]
-        read_only_fields = ["id", "external_id", "is_active", "date_joined", "task_stats"]
+        read_only_fields = ["id", "external_id", "is_active", "is_staff", "date_joined", "task_stats"]
 
     def get_task_stats(self, user) -> TaskStatsSerializer:
         # Counts come from selectors.users_with_task_stats; a plain instance gets zeros.
@@ -42,11 +44,13 @@ class UserCreateSerializer(serializers.ModelSerializer):
 class UserUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["email", "name", "role", "department", "is_active"]
+        # is_staff: only a CEO or a superuser may send it (permissions.account_change_refusal).
+        fields = ["email", "name", "role", "department", "is_active", "is_staff"]
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    # The model's bound: a longer address would reach PostgreSQL's varchar(254) as a 500.
+    email = serializers.EmailField(max_length=User._meta.get_field("email").max_length)
     name = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
     password2 = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -73,6 +77,15 @@ class RegisterResponseSerializer(TokenPairSerializer):
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist as exc:
+            # simplejwt looks the user up with .get(): a deleted user's token would be a 500.
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from exc
 
 
 class RefreshInputSerializer(serializers.Serializer):

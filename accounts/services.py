@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from .authentication import KEY_PREFIX
@@ -48,7 +49,7 @@ def user_update(*, user: User, **fields) -> User:
         setattr(user, name, value.lower() if name == "email" else value)
     user.save(update_fields=list(fields) or None)
     if fields.get("is_active") is False:
-        Token.objects.filter(user=user).delete()
+        user_revoke_credentials(user=user)
     return user
 
 
@@ -56,9 +57,26 @@ def user_update(*, user: User, **fields) -> User:
 def user_deactivate(*, user: User) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
+    user_revoke_credentials(user=user)
+    return user
+
+
+@transaction.atomic
+def user_revoke_credentials(*, user: User) -> None:
+    """Every credential the user holds stops working for good: refresh tokens are blacklisted,
+    the DRF token and the API keys deleted, so reactivating the account restores none of them.
+
+    Every path that deactivates a user calls this (API PATCH and DELETE, the admin). The
+    deletes go through the ORM so `accounts.signals` drops the cached credentials too.
+    """
+    outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
+        blacklistedtoken__isnull=False
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
     Token.objects.filter(user=user).delete()
     ApiKey.objects.filter(user=user).delete()
-    return user
 
 
 def user_issue_jwt(*, user: User) -> dict:

@@ -5,9 +5,10 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 
-from task_api.decorators import api_task
+from task_api.decorators import api_task, as_id, call_arguments
 
 from .models import User
 
@@ -19,8 +20,19 @@ def verification_link(user: User) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/verify-email/?token={token}"
 
 
-@api_task(["task_api.send_emails"], "Send the account verification email to a user.")
+def _may_email(user: User, args: list, kwargs: dict) -> bool:
+    """One's own address only; CEO, HR and superusers may send it to anyone."""
+    if user.is_superuser or user.role in (User.Role.CEO, User.Role.HR):
+        return True
+    user_id = call_arguments(send_verification_email, args, kwargs)["user_id"]
+    if as_id(user_id) != user.pk:
+        raise PermissionDenied("You may send the verification email only to yourself (your own user id).")
+    return True
+
+
+@api_task(["task_api.send_emails"], "Send the account verification email to a user.", authorize=_may_email)
 @shared_task(
+    name="accounts.tasks.send_verification_email",  # part of the API (SPEC 6): never derived from the path
     bind=True,
     autoretry_for=(SMTPException, ConnectionError, TimeoutError),
     retry_backoff=60,

@@ -1,7 +1,9 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .forms import GuardedAuthenticationForm
 
 router = SimpleRouter()
 router.register("users", views.UserViewSet, basename="user")
@@ -17,3 +19,19 @@ urlpatterns = [
     path("auth/api-token/", views.ApiTokenView.as_view(), name="auth-api-token"),
     *router.urls,
 ]
+
+# The browsable API's login and logout (rest_framework.urls, under the namespace its templates
+# use), with the login form guarded like the API login.
+browsable_api_urls = (
+    [
+        path(
+            "login/",
+            auth_views.LoginView.as_view(
+                template_name="rest_framework/login.html", authentication_form=GuardedAuthenticationForm
+            ),
+            name="login",
+        ),
+        path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    ],
+    "rest_framework",
+)

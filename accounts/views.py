@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -7,6 +7,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
+
+from core.etag import ConditionalRequestMixin
 
 from . import selectors, services
 from .filters import UserFilter
@@ -19,6 +21,7 @@ from .serializers import (
     DepartmentSerializer,
     LoginSerializer,
     RefreshInputSerializer,
+    RefreshSerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
     TokenPairSerializer,
@@ -26,7 +29,9 @@ from .serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from .throttling import AuthFailureThrottle
+from .throttling import AuthFailureThrottle, LoginFailureThrottle, RegistrationThrottle
+
+BAD_CREDENTIALS = OpenApiResponse(description="The credentials (or the refresh token) are wrong.")
 
 
 class _AuthFailureThrottled(APIView):
@@ -34,6 +39,7 @@ class _AuthFailureThrottled(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    failure_throttle = AuthFailureThrottle
     throttle_classes = [AuthFailureThrottle]
 
     def get_authenticate_header(self, request):
@@ -42,11 +48,13 @@ class _AuthFailureThrottled(APIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, (AuthenticationFailed, ValidationError)):
-            AuthFailureThrottle().record_failure(self.request, self)
+            self.failure_throttle().record_failure(self.request, self)
         return super().handle_exception(exc)
 
 
 class RegisterView(_AuthFailureThrottled):
+    throttle_classes = [AuthFailureThrottle, RegistrationThrottle]
+
     @extend_schema(request=RegisterSerializer, responses={201: RegisterResponseSerializer})
     def post(self, request):
         data = RegisterSerializer(data=request.data)
@@ -56,28 +64,34 @@ class RegisterView(_AuthFailureThrottled):
             name=data.validated_data["name"],
             password=data.validated_data["password"],
         )
+        RegistrationThrottle().record_success(request)
         tokens = services.user_issue_jwt(user=user)
         return Response({"user": UserSerializer(user).data, **tokens}, status=status.HTTP_201_CREATED)
 
 
 class LoginView(_AuthFailureThrottled):
-    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
+    failure_throttle = LoginFailureThrottle
+    throttle_classes = [LoginFailureThrottle]
+
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer, 401: BAD_CREDENTIALS})
     def post(self, request):
         data = LoginSerializer(data=request.data)
-        if not data.is_valid():
-            raise AuthenticationFailed("Email and password are required.")
+        data.is_valid(raise_exception=True)
         user = authenticate(
             request,
             email=data.validated_data["email"].lower(),
             password=data.validated_data["password"],
         )
         if user is None:
-            raise AuthenticationFailed("No active account found with the given credentials.")
+            raise AuthenticationFailed("Invalid email or password.")
         return Response(services.user_issue_jwt(user=user))
 
 
+@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer, 401: BAD_CREDENTIALS}))
 class RefreshView(TokenRefreshView):
     """Rotates the refresh token; the one sent is blacklisted."""
+
+    serializer_class = RefreshSerializer
 
 
 class LogoutView(APIView):
@@ -111,7 +125,7 @@ class ApiTokenView(APIView):
     partial_update=extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer}),
     destroy=extend_schema(description="Deactivates the user (is_active=false); nothing is deleted."),
 )
-class UserViewSet(viewsets.ModelViewSet):
+class UserViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated, UserObjectPermission]
     filterset_class = UserFilter
     search_fields = ["name", "email"]
@@ -144,7 +158,7 @@ class UserViewSet(viewsets.ModelViewSet):
         services.user_deactivate(user=instance)
 
 
-class DepartmentViewSet(viewsets.ModelViewSet):
+class DepartmentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     serializer_class = DepartmentSerializer
     permission_classes = [IsAuthenticated, IsPeopleAdminOrReadOnly]
     search_fields = ["name"]

@@ -182,6 +182,9 @@ def main():
         "CELERY_BROKER_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:",
         "LOG_LEVEL": "WARNING",
         "GUNICORN_ACCESS_LOG": "",
+        # Every client long-polls at once; the production cap (half of each process's threads)
+        # could refuse one when gunicorn spreads them unevenly, and this measures throughput.
+        "LONG_POLL_PROCESS_SHARE": "1",
     }
     per_user = (args.n + 2 * WARMUP) // args.clients + 1
     if per_user > 500 and "THROTTLE_EXECUTE_RATE" not in os.environ:

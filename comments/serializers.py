@@ -7,7 +7,8 @@ from tasks.selectors import tasks_visible_to
 
 from .models import Attachment, Comment
 
-COMMENT_MAX_LENGTH = 10_000
+# SPEC §8: comments, like task descriptions, hold at most 20,000 characters.
+COMMENT_MAX_LENGTH = 20_000
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -7,6 +7,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.etag import ConditionalRequestMixin
+
 from . import selectors, services
 from .filters import AttachmentFilter, CommentFilter
 from .models import Attachment, Comment
@@ -23,7 +25,7 @@ from .serializers import (
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-class CommentViewSet(viewsets.ModelViewSet):
+class CommentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     """Comments on the live tasks the requester can see.
 
     Anyone who can see a task may comment on it. The spec names the creator, the editors
@@ -150,7 +152,8 @@ class AttachmentViewSet(
     def perform_destroy(self, instance):
         services.attachment_delete(attachment=instance)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The bytes as uploaded, in the attachment's own content type.
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         attachment = self.get_object()

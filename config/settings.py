@@ -56,6 +56,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.JsonErrorsMiddleware",
+    # Oversized bodies and NUL characters refused before any work; then an /api/ path without
+    # its trailing slash is served as with it (before CommonMiddleware would redirect it).
+    "core.middleware.RequestBoundsMiddleware",
+    "core.middleware.ApiTrailingSlashMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -201,6 +205,11 @@ PASSWORD_HASHERS = env.list(
     ],
 )
 
+# How many proxies of ours append to X-Forwarded-For; the client IP every throttle and login
+# guard uses is the address the outermost of them saw (0: the socket address; the header is
+# then ignored, as anyone can send it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 REST_FRAMEWORK = {
     # The API-key class runs first so a key in the query string is refused whatever else
     # the request carries.
@@ -220,8 +229,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
+    # DRF's parsers, refusing too deeply nested JSON and NUL characters (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "core.parsers.FormParser",
+        "core.parsers.MultiPartParser",
+    ],
+    # Matches core.throttling.client_ip, for any stock DRF throttle that identifies by address.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "auth": env.str("THROTTLE_AUTH_RATE", default="10/min"),
+        # Successful registrations per client IP (failures count against "auth").
+        "register": env.str("THROTTLE_REGISTER_RATE", default="5/hour"),
         "task_api_execute": env.str("THROTTLE_EXECUTE_RATE", default="600/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -291,6 +310,9 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Uploads past this size are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+# JSON bodies nested deeper are a 400: no serializer needs more, and deeper input only costs
+# recursion (Python's limit is reached near 1,000 levels).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # Domain ------------------------------------------------------------------------------
 TASK_REMINDER_BEFORE = timedelta(hours=env.int("TASK_REMINDER_HOURS", default=24))
@@ -299,11 +321,25 @@ TASK_REMINDER_BEFORE = timedelta(hours=env.int("TASK_REMINDER_HOURS", default=24
 # than a retry delay of 300 s, so retries in flight are left alone).
 NOTIFICATION_EMAIL_SWEEP_AFTER = env.int("NOTIFICATION_EMAIL_SWEEP_AFTER", default=60)
 NOTIFICATION_EMAIL_REQUEUE_AFTER = env.int("NOTIFICATION_EMAIL_REQUEUE_AFTER", default=1800)
+# An email left `sending` longer than this was claimed by a worker that died mid-send (every
+# run ends within the hard time limit): the sweeper queues it again.
+NOTIFICATION_EMAIL_CLAIM_TIMEOUT = env.int(
+    "NOTIFICATION_EMAIL_CLAIM_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60
+)
 TASK_API_MAX_PAYLOAD_BYTES = env.int("TASK_API_MAX_PAYLOAD_BYTES", default=64 * 1024)
 # A PENDING execution whose message left this long ago without a worker picking it up is
 # sent again (the worker-side claim makes a duplicate harmless): covers messages lost with
 # a broker restart or stuck unacked on a killed worker.
 TASK_API_REDISPATCH_AFTER = timedelta(seconds=env.int("TASK_API_REDISPATCH_SECONDS", default=300))
+# Bounds on what one user can park in the database and in beat.
+TASK_API_MAX_SCHEDULE_DAYS = env.int("TASK_API_MAX_SCHEDULE_DAYS", default=366)
+TASK_API_MAX_SCHEDULES_PER_USER = env.int("TASK_API_MAX_SCHEDULES_PER_USER", default=20)
+# Long-polls hold a web thread each (core/long_poll.py): at most this many per user across
+# all processes, and at most this share of each process's threads (the rest serve others).
+LONG_POLL_PER_USER = env.int("LONG_POLL_PER_USER", default=4)
+LONG_POLL_PROCESS_SHARE = env.float("LONG_POLL_PROCESS_SHARE", default=0.5)
+# The same variable config/gunicorn.conf.py reads: threads per web process.
+GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=8)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -320,6 +356,8 @@ LOGGING = {
 if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Health probes (docker compose, load balancers) call from inside over plain http.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

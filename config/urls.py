@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.urls import browsable_api_urls
 from core.views import HealthView
 
 api_v1 = [
@@ -19,7 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api-auth/", include("rest_framework.urls")),
+    path("api-auth/", include(browsable_api_urls)),
 ]
 
 handler404 = "core.views.not_found"

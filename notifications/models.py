@@ -41,6 +41,9 @@ class Notification(models.Model):
     email_attempts = models.PositiveSmallIntegerField(default=0)
     # When a send task was last handed to the broker; null means it never reached it.
     email_queued_at = models.DateTimeField(null=True, blank=True)
+    # When the current run claimed it (pending -> sending). A claim older than any run can
+    # live (NOTIFICATION_EMAIL_CLAIM_TIMEOUT) was left by a dead worker: the sweeper re-queues it.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
     email_sent_at = models.DateTimeField(null=True, blank=True)
     email_error = models.CharField(max_length=500, blank=True)
 

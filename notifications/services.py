@@ -236,9 +236,35 @@ def _outbox_due(now: datetime) -> QuerySet[Notification]:
     return Notification.objects.filter(never_queued | lost, email_status=Notification.EmailStatus.PENDING)
 
 
+def _outbox_abandoned(now: datetime) -> QuerySet[Notification]:
+    """Rows claimed by a run that cannot be alive any more: its worker died mid-send.
+
+    Every run ends within the hard time limit (the worker kills it), so a claim older than
+    NOTIFICATION_EMAIL_CLAIM_TIMEOUT (that limit plus a margin) is nobody's. A claim from
+    before claims were timed (null) counts from the row's creation.
+    """
+    cutoff = now - timedelta(seconds=settings.NOTIFICATION_EMAIL_CLAIM_TIMEOUT)
+    return Notification.objects.filter(
+        Q(email_claimed_at__lte=cutoff) | Q(email_claimed_at__isnull=True, created_at__lte=cutoff),
+        email_status=Notification.EmailStatus.SENDING,
+    )
+
+
 def notification_outbox_sweep(*, now: datetime | None = None) -> int:
-    """Queue the emails whose send task never reached the broker (or got lost on the way)."""
-    ids = list(_outbox_due(now or timezone.now()).order_by("id").values_list("id", flat=True)[:SWEEP_BATCH_SIZE])
+    """Queue the emails whose send task never reached the broker (or got lost on the way),
+    and those a dead worker left claimed.
+
+    A worker that died after the mail server took the message but before marking the row
+    sent makes that email go out twice: delivery is at least once after a crash, and
+    exactly once otherwise (a live run's claim is never taken from it).
+    """
+    now = now or timezone.now()
+    _outbox_abandoned(now).update(
+        email_status=Notification.EmailStatus.PENDING,
+        email_queued_at=None,
+        email_error="Re-queued: the run that claimed it never finished (worker lost).",
+    )
+    ids = list(_outbox_due(now).order_by("id").values_list("id", flat=True)[:SWEEP_BATCH_SIZE])
     return notification_emails_enqueue(notification_ids=ids) if ids else 0
 
 
@@ -286,13 +312,17 @@ def notification_email_send(*, notification_id: int, final_attempt: bool = True)
     row back as pending for the next attempt; the last attempt marks it failed.
     """
     Status = Notification.EmailStatus
+    claimed_at = timezone.now()
     claimed = Notification.objects.filter(id=notification_id, email_status=Status.PENDING).update(
-        email_status=Status.SENDING, email_attempts=F("email_attempts") + 1
+        email_status=Status.SENDING, email_attempts=F("email_attempts") + 1, email_claimed_at=claimed_at
     )
     if not claimed:
         return False
     notification = Notification.objects.select_related("recipient", "task", "actor").get(id=notification_id)
-    mine = Notification.objects.filter(id=notification_id, email_status=Status.SENDING)
+    # Only this claim's outcome is written, never over a later claim of the same row.
+    mine = Notification.objects.filter(
+        id=notification_id, email_status=Status.SENDING, email_claimed_at=claimed_at
+    )
     try:
         _email_for(notification).send()
     except Exception as exc:

@@ -1,5 +1,6 @@
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,7 +12,11 @@ from .selectors import notifications_for, notifications_unread_count
 from .serializers import MarkedSerializer, NotificationSerializer
 from .services import notification_mark_read, notifications_mark_all_read
 
+# The URL takes digits only (lookup_value_regex), so the id is an integer, not any string.
+ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
+
+@extend_schema_view(retrieve=extend_schema(parameters=[ID_PARAMETER]), read=extend_schema(parameters=[ID_PARAMETER]))
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The requester's own notifications; anyone else's answer 404."""
 

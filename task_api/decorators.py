@@ -1,22 +1,35 @@
 """`@api_task`: make a Celery task runnable through the task API, and `report_progress` for its body."""
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from celery import Task
 from celery.exceptions import Ignore
 from django.conf import settings
 
-from .registry import registry
+from .registry import as_id, call_arguments, registry
 from .services import lifecycle
 
+__all__ = ["api_task", "as_id", "call_arguments", "report_progress"]
 
-def api_task(permissions: Iterable[str], description: str = "", *, time_limit=None, soft_time_limit=None):
+
+def api_task(
+    permissions: Iterable[str],
+    description: str = "",
+    *,
+    authorize: Callable | None = None,
+    time_limit=None,
+    soft_time_limit=None,
+):
     """Register the Celery task below it; place it ABOVE `@shared_task`.
 
     Every permission ("app_label.codename") is required to run the task through the API.
-    Tasks without their own limits get `time_limit`/`soft_time_limit` (by default the
-    project's CELERY_TASK_TIME_LIMIT / CELERY_TASK_SOFT_TIME_LIMIT).
+    `authorize(user, args, kwargs)`, when given, decides about each call on top of that
+    (whose data may this user touch?): a falsy return or a raised PermissionDenied (its
+    message is the reason) refuses it, with 403 at execute and schedule creation, and as
+    REVOKED when a scheduled run is dispatched. `call_arguments(task, args, kwargs)` gives
+    the arguments by name. Tasks without their own limits get `time_limit`/`soft_time_limit`
+    (by default the project's CELERY_TASK_TIME_LIMIT / CELERY_TASK_SOFT_TIME_LIMIT).
     """
     if isinstance(permissions, str):
         raise TypeError("@api_task takes a list of permissions, not a single string")
@@ -30,7 +43,12 @@ def api_task(permissions: Iterable[str], description: str = "", *, time_limit=No
             real.time_limit = time_limit or settings.CELERY_TASK_TIME_LIMIT
         if real.soft_time_limit is None:
             real.soft_time_limit = soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT
-        registry.register(real, permissions=permissions, description=description or (real.__doc__ or "").strip())
+        registry.register(
+            real,
+            permissions=permissions,
+            description=description or (real.__doc__ or "").strip(),
+            authorize=authorize,
+        )
         real.run = _guarded(real, real.run)
         return task
 
@@ -54,7 +72,12 @@ def _guarded(task: Task, run):
                 task.backend.mark_as_revoked(task.request.id, reason="cancelled", request=task.request)
             # Ignore: no result is stored and no success/failure signal fires for the skipped copy.
             raise Ignore()
-        return run(*args, **kwargs)
+        result = run(*args, **kwargs)
+        if execution_id is not None:
+            # Raised here, the run fails at once as any error would; returned, a NaN or an
+            # object would break the result backend and the row after the run had ended.
+            lifecycle.check_result(result)
+        return result
 
     return guarded_run
 

@@ -59,6 +59,9 @@ class TaskExecution(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     result = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     traceback = models.TextField(null=True, blank=True)
+    # Why it failed or was refused, as "ExceptionType: message": shown to everyone, where the
+    # traceback (server paths, code) is for staff only.
+    error = models.TextField(null=True, blank=True)
     progress = models.JSONField(null=True, blank=True)
     # Generated with the row so the message can be sent (and re-sent) under a known id.
     celery_task_id = models.CharField(max_length=36, default=new_celery_task_id)

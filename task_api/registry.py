@@ -1,10 +1,12 @@
 """The tasks `@api_task` made runnable through the API, with what each one needs and accepts."""
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from rest_framework import exceptions as drf_exceptions
 
 _KINDS = {
     inspect.Parameter.POSITIONAL_ONLY: "positional",
@@ -33,6 +35,8 @@ class RegisteredTask:
     permissions: tuple[str, ...]
     signature: inspect.Signature
     task: Any = field(compare=False, repr=False)
+    # fn(user, args, kwargs) from `@api_task(authorize=...)`: may this user make this call?
+    authorize: Callable | None = field(default=None, compare=False, repr=False)
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -44,6 +48,24 @@ class RegisteredTask:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise ValidationError({"arguments": f"{self.name}: {exc}"}) from exc
+
+    def refusal(self, user, args: list, kwargs: dict) -> str | None:
+        """Why `authorize` refuses this call (None when it allows it or there is none).
+
+        The function may return a falsy value (refused with a generic reason) or raise
+        PermissionDenied (Django's or DRF's) whose message is the reason. A ValidationError
+        it raises propagates (400); call it only with arguments that fit the signature.
+        """
+        if self.authorize is None:
+            return None
+        try:
+            allowed = self.authorize(user, args, kwargs)
+        except (PermissionDenied, drf_exceptions.PermissionDenied) as exc:
+            return str(exc) or self._default_refusal()
+        return None if allowed else self._default_refusal()
+
+    def _default_refusal(self) -> str:
+        return f"You may not run {self.name} with these arguments."
 
 
 def _describe(param: inspect.Parameter) -> Parameter:
@@ -63,17 +85,37 @@ def signature_of(task) -> inspect.Signature:
     return inspect.signature(task.run)
 
 
+def as_id(value) -> int | None:
+    """An id as a client may send it (a JSON number or a string of digits); None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def call_arguments(task, args: list, kwargs: dict) -> dict[str, Any]:
+    """A call's arguments by parameter name, defaults filled in: what `authorize` functions check.
+
+    Raises TypeError when they do not fit (the API checks that before `authorize` runs).
+    """
+    bound = signature_of(task).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
 class TaskRegistry:
     def __init__(self):
         self._tasks: dict[str, RegisteredTask] = {}
 
-    def register(self, task, *, permissions, description: str) -> RegisteredTask:
+    def register(self, task, *, permissions, description: str, authorize: Callable | None = None) -> RegisteredTask:
         entry = RegisteredTask(
             name=task.name,
             description=description,
             permissions=tuple(permissions),
             signature=signature_of(task),
             task=task,
+            authorize=authorize,
         )
         self._tasks[entry.name] = entry
         return entry

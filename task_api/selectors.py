@@ -1,5 +1,6 @@
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 
 from django.db.models import QuerySet
 
@@ -23,22 +24,32 @@ RECHECK_SECONDS = 1.0
 
 
 def execution_wait_until_complete(
-    *, fetch: Callable[[], TaskExecution], execution_id, timeout: float, interval: float = 0.02
+    *,
+    fetch: Callable[[], TaskExecution],
+    execution_id,
+    timeout: float,
+    interval: float = 0.02,
+    before_waiting: Callable[[], AbstractContextManager] | None = None,
 ) -> TaskExecution:
     """Long-poll: `fetch()` (the execution row) once it is complete, or as it is when `timeout` passes.
 
     With Redis the request sleeps until the worker announces the finish (re-checking the
     row at least once a second); without it, one indexed single-row query per `interval`.
     Either is far cheaper for the web process than a client re-sending the request.
+    `before_waiting()` (the long-poll caps) is entered only if the first read finds the
+    run unfinished, and held while the request waits; what it raises ends the request.
     """
     deadline = time.monotonic() + timeout
     # Listening starts before the first read, so a finish between the two is not missed.
-    with events.finish_listener(execution_id, poll_interval=interval) as listener:
+    with events.finish_listener(execution_id, poll_interval=interval) as listener, ExitStack() as held:
         while True:
             execution = fetch()
             remaining = deadline - time.monotonic()
             if execution.is_complete or remaining <= 0:
                 return execution
+            if before_waiting is not None:
+                held.enter_context(before_waiting())
+                before_waiting = None
             if listener is not None:
                 listener.wait(min(remaining, RECHECK_SECONDS))
             else:

@@ -1,14 +1,13 @@
 from datetime import timedelta
 
 from django_celery_beat.models import IntervalSchedule
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import SharedFieldsMixin
 
 from .models import TaskExecution, TaskSchedule
-
-# Shorter recurring intervals would let one user keep a worker busy on their own.
-MIN_SCHEDULE_INTERVAL = timedelta(seconds=10)
+from .services.schedules import interval_problem
 
 
 def format_duration(value: timedelta | None) -> str | None:
@@ -76,9 +75,16 @@ class ProgressSerializer(SharedFieldsMixin, serializers.Serializer):
 
 
 class ExecutionSerializer(SharedFieldsMixin, serializers.ModelSerializer):
+    """An execution as its (non-staff) owner sees it: `error` says why it failed, no traceback."""
+
+    # A class attribute, not context: the fields are shared by every instance of the class.
+    shows_traceback = False
+
     duration = serializers.SerializerMethodField()
     is_complete = serializers.BooleanField(read_only=True)
     progress = ProgressSerializer(read_only=True, allow_null=True)
+    error = serializers.SerializerMethodField()
+    traceback = serializers.SerializerMethodField()
 
     class Meta:
         model = TaskExecution
@@ -96,6 +102,7 @@ class ExecutionSerializer(SharedFieldsMixin, serializers.ModelSerializer):
             "completed_at",
             "duration",
             "is_complete",
+            "error",
             "traceback",
             "progress",
         ]
@@ -103,6 +110,33 @@ class ExecutionSerializer(SharedFieldsMixin, serializers.ModelSerializer):
 
     def get_duration(self, execution) -> str | None:
         return format_duration(execution.duration)
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="Why the run failed or was refused: the exception type and message. Null otherwise.",
+        )
+    )
+    def get_error(self, execution):
+        if execution.error:
+            return execution.error
+        failure = execution.result if execution.status == TaskExecution.Status.FAILURE else None
+        if isinstance(failure, dict) and "exc_type" in failure:  # failed before `error` was recorded
+            message = failure.get("exc_message")
+            return f"{failure['exc_type']}: {message}" if message else failure["exc_type"]
+        return None
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="The Python traceback of a failure; for staff only.")
+    )
+    def get_traceback(self, execution):
+        return execution.traceback if self.shows_traceback else None
+
+
+class StaffExecutionSerializer(ExecutionSerializer):
+    """For staff: also the traceback (server paths and code, so for staff only)."""
+
+    shows_traceback = True
 
 
 class IntervalSerializer(serializers.Serializer):
@@ -112,10 +146,9 @@ class IntervalSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        if timedelta(**{attrs["period"]: attrs["every"]}) < MIN_SCHEDULE_INTERVAL:
-            raise serializers.ValidationError(
-                f"The shortest interval is {int(MIN_SCHEDULE_INTERVAL.total_seconds())} seconds."
-            )
+        problem = interval_problem(every=attrs["every"], period=attrs["period"])
+        if problem:
+            raise serializers.ValidationError({"every": problem})
         return attrs
 
 
@@ -152,7 +185,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
     interval = serializers.SerializerMethodField()
     crontab = serializers.SerializerMethodField()
     enabled = serializers.BooleanField(source="periodic_task.enabled", read_only=True)
-    last_run_at = serializers.DateTimeField(source="periodic_task.last_run_at", read_only=True)
+    last_run_at = serializers.DateTimeField(source="periodic_task.last_run_at", read_only=True, allow_null=True)
     total_run_count = serializers.IntegerField(source="periodic_task.total_run_count", read_only=True)
 
     class Meta:

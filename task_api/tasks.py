@@ -23,8 +23,9 @@ def run_scheduled(schedule_id: str) -> None:
     services.schedule_fire(schedule_id=schedule_id)
 
 
+# Registered names are part of the API (SPEC 6): set explicitly, never derived from the module path.
 @api_task(["task_api.run_benchmarks"], "Add two numbers: a cheap task for checks and benchmarks.")
-@shared_task
+@shared_task(name="task_api.tasks.add")
 def add(x: float, y: float) -> float:
     return x + y
 
@@ -33,7 +34,7 @@ def add(x: float, y: float) -> float:
     ["task_api.run_maintenance"],
     "Delete finished task API executions older than `older_than_days`; meant to run as a recurring schedule.",
 )
-@shared_task(time_limit=600, soft_time_limit=540)
+@shared_task(name="task_api.tasks.purge_executions", time_limit=600, soft_time_limit=540)
 def purge_executions(older_than_days: int = 90) -> dict:
     if older_than_days < 1:
         raise ValueError("older_than_days must be at least 1 (idempotency keys live 24 hours)")

@@ -1,11 +1,13 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from core.long_poll import long_poll_slot
+from core.parsers import JSONParser
+from core.throttling import ScopedRateThrottle
 
 from . import selectors, services
 from .filters import ExecutionFilter
@@ -20,6 +22,7 @@ from .serializers import (
     ScheduleCreateSerializer,
     ScheduleSerializer,
     ScheduleUpdateSerializer,
+    StaffExecutionSerializer,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -27,7 +30,21 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="Repeat a request safely: the same key and body answer 200 with the original "
-    "execution for 24 hours; the same key with another body answers 409.",
+    "execution for 24 hours; the same key with another body answers 409. At most 255 characters (else 400).",
+)
+
+
+def _error(description: str) -> OpenApiResponse:
+    """A documented error answer, in the shared `Error` shape (core.schema adds the component)."""
+    return OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description=description)
+
+
+RETRY_AFTER_HEADER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before trying again.",
 )
 
 
@@ -36,7 +53,9 @@ WAIT_PARAMETER = OpenApiParameter(
     OpenApiTypes.FLOAT,
     OpenApiParameter.QUERY,
     description=f"Long-poll: hold the answer up to this many seconds (at most {MAX_WAIT_SECONDS}) "
-    "until the execution is complete, instead of polling.",
+    "until the execution is complete, instead of polling. A user may hold LONG_POLL_PER_USER (4) waits "
+    "at once, and each server process a bounded number; past either the answer is 429 with `Retry-After`. "
+    "A finished execution is answered at once and never refused.",
 )
 
 
@@ -55,7 +74,18 @@ class ExecuteView(APIView):
     @extend_schema(
         request=ExecuteSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={202: ExecuteResponseSerializer, 200: ExecuteResponseSerializer},
+        responses={
+            202: ExecuteResponseSerializer,
+            200: ExecuteResponseSerializer,
+            400: _error(
+                "args/kwargs do not fit the task, `scheduled_at` is past or more than TASK_API_MAX_SCHEDULE_DAYS "
+                "ahead, or the `Idempotency-Key` is longer than 255 characters (field errors)."
+            ),
+            403: _error("A permission the task requires is missing, or its authorize check refuses this call."),
+            404: _error("No registered task has this name."),
+            409: _error("This Idempotency-Key was used with a different body."),
+            413: _error("args and kwargs exceed TASK_API_MAX_PAYLOAD_BYTES."),
+        },
         summary="Run a registered task now or at scheduled_at",
     )
     def post(self, request):
@@ -89,6 +119,8 @@ class ExecuteView(APIView):
     retrieve=extend_schema(summary="One of your executions"),
 )
 class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """`traceback` is for staff; everyone sees `error` (the exception type and message)."""
+
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
     search_fields = []
@@ -99,35 +131,78 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return TaskExecution.objects.none()
         return selectors.executions_of(self.request.user)
 
+    def get_serializer_class(self):
+        # Tracebacks show server paths and code: staff only.
+        user = getattr(self.request, "user", None)
+        return StaffExecutionSerializer if getattr(user, "is_staff", False) else ExecutionSerializer
+
     def filter_queryset(self, queryset):
         # Filters are for the list; the detail is what clients poll, so it skips their cost.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    @extend_schema(parameters=[WAIT_PARAMETER])
+    @extend_schema(
+        parameters=[WAIT_PARAMETER, RETRY_AFTER_HEADER],
+        responses={
+            200: ExecutionSerializer,
+            400: _error("`wait` is not a number from 0 to 30."),
+            429: _error(
+                "Too many open long-polls: the user's LONG_POLL_PER_USER, or this server process's share of "
+                "threads; retry after `Retry-After` seconds (or poll without `wait`)."
+            ),
+        },
+    )
     def retrieve(self, request, *args, **kwargs):
         wait = ExecutionWaitSerializer(data=request.query_params)
         wait.is_valid(raise_exception=True)
         timeout = wait.validated_data.get("wait", 0)
         if timeout:
             execution = selectors.execution_wait_until_complete(
-                fetch=self.get_object, execution_id=kwargs[self.lookup_field], timeout=timeout
+                fetch=self.get_object,
+                execution_id=kwargs[self.lookup_field],
+                timeout=timeout,
+                before_waiting=lambda: long_poll_slot(request.user, seconds=timeout),
             )
         else:
             execution = self.get_object()
         return Response(self.get_serializer(execution).data)
 
-    @extend_schema(request=None, responses=ExecutionSerializer, summary="Cancel a scheduled or pending run")
+    @extend_schema(
+        request=None,
+        responses={
+            200: ExecutionSerializer,
+            409: _error("Only a SCHEDULED or PENDING execution can be cancelled."),
+        },
+        summary="Cancel a scheduled or pending run",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         execution = services.execution_cancel(execution=self.get_object())
-        return Response(ExecutionSerializer(execution).data)
+        return Response(self.get_serializer(execution).data)
 
 
 @extend_schema_view(
     list=extend_schema(summary="Your recurring runs"),
-    create=extend_schema(request=ScheduleCreateSerializer, responses={201: ScheduleSerializer}),
+    create=extend_schema(
+        request=ScheduleCreateSerializer,
+        responses={
+            201: ScheduleSerializer,
+            400: _error(
+                "args/kwargs do not fit the task, not exactly one of interval/crontab, an interval outside "
+                "10 s to 366 days, or an invalid crontab (field errors)."
+            ),
+            403: _error("A permission the task requires is missing, or its authorize check refuses this call."),
+            404: _error("No registered task has this name."),
+            409: _error("The user already has TASK_API_MAX_SCHEDULES_PER_USER enabled schedules."),
+            413: _error("args and kwargs exceed TASK_API_MAX_PAYLOAD_BYTES."),
+        },
+    ),
     partial_update=extend_schema(
-        request=ScheduleUpdateSerializer, responses=ScheduleSerializer, summary="Pause or resume"
+        request=ScheduleUpdateSerializer,
+        responses={
+            200: ScheduleSerializer,
+            409: _error("Resuming would exceed TASK_API_MAX_SCHEDULES_PER_USER enabled schedules."),
+        },
+        summary="Pause or resume",
     ),
 )
 class ScheduleViewSet(

@@ -4,6 +4,8 @@ from django.db.models import Exists, F, OuterRef
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from core.filters import IsoDateTimeFilter
+
 from .models import Task, TaskAssignment
 from .selectors import TaskAssignee, overdue_q
 from .serializers import MAX_ID
@@ -67,7 +69,8 @@ class TaskOrderingFilter(django_filters.OrderingFilter):
 
     def filter(self, qs, value):
         ordering = []
-        for param in value or ["-due_date"]:
+        # Empty items ("?ordering=," or ",,") name no field: left alone, F("") is a 500.
+        for param in [param for param in value or [] if param] or ["-due_date"]:
             field = self.get_ordering_value(param)
             descending = field.startswith("-")
             expression = F(field.lstrip("-"))
@@ -82,8 +85,8 @@ class TaskFilter(django_filters.FilterSet):
     creator = IdFilter(field_name="creator_id")
     department = IdFilter(field_name="department_id")
     external_id = django_filters.UUIDFilter()
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_date", lookup_expr="lt")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_date", lookup_expr="gt")
+    due_before = IsoDateTimeFilter(field_name="due_date", lookup_expr="lt")
+    due_after = IsoDateTimeFilter(field_name="due_date", lookup_expr="gt")
     overdue = StrictBooleanFilter(
         method="filter_overdue",
         help_text="true: still open past the due date (not yet expired); false: the others.",

@@ -1,21 +1,40 @@
 """Report tasks over the tasks data, runnable through the task API."""
 
 from celery import shared_task
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Department
-from task_api.decorators import api_task, report_progress
+from accounts.models import Department, User
+from task_api.decorators import api_task, as_id, call_arguments, report_progress
 
 from .models import Task
 from .selectors import overdue_q
 
 
+def _may_report_on(user: User, args: list, kwargs: dict) -> bool:
+    """CEO, HR and staff: anything. Others: their own department, or one they are the designated
+    manager of; never the whole organisation."""
+    if user.sees_everything or user.is_superuser:
+        return True
+    department_id = call_arguments(tasks_summary_report, args, kwargs)["department_id"]
+    if department_id is None:
+        raise PermissionDenied("Only CEO, HR and staff may report on the whole organisation; give a department_id.")
+    department_id = as_id(department_id)
+    if department_id is not None and (
+        department_id == user.department_id or Department.objects.filter(pk=department_id, manager=user).exists()
+    ):
+        return True
+    raise PermissionDenied("You may report only on your own department (or one you manage).")
+
+
 @api_task(
     ["task_api.run_reports"],
     "Summarise tasks by status and priority, per department, with overdue counts; reports progress.",
+    authorize=_may_report_on,
 )
-@shared_task(bind=True, time_limit=300, soft_time_limit=270)
+# The name is part of the API (SPEC 6): never derived from the module path.
+@shared_task(name="tasks.reports.tasks_summary_report", bind=True, time_limit=300, soft_time_limit=270)
 def tasks_summary_report(self, department_id: int | None = None, *, include_departments: bool = True) -> dict:
     tasks = Task.objects.all()
     if department_id is not None:

@@ -8,6 +8,8 @@ from accounts.models import Department, User
 from .models import Task, TaskAssignment
 
 MAX_ID = 2**63 - 1
+# SPEC §8: a description (like a comment) holds at most 20,000 characters.
+DESCRIPTION_MAX_LENGTH = 20_000
 
 
 def iso_datetime(value: datetime | None, tz: tzinfo) -> str | None:
@@ -123,14 +125,17 @@ class UserIdsField(serializers.ListField):
         return [found[pk] for pk in ids]
 
     def to_representation(self, data):
-        return [user.pk for user in data]
+        # The browsable API renders this input field from the task itself: a related manager.
+        if hasattr(data, "all"):
+            data = data.all()
+        return [getattr(user, "pk", user) for user in data]
 
 
 class TaskWriteSerializer(serializers.Serializer):
     """Input of create, PUT and PATCH. On create `status` may only be `todo` (or absent)."""
 
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False)
+    description = serializers.CharField(allow_blank=True, required=False, max_length=DESCRIPTION_MAX_LENGTH)
     status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
     department = serializers.PrimaryKeyRelatedField(

@@ -5,6 +5,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.etag import ConditionalRequestMixin
+
 from . import selectors, services
 from .filters import TaskAssignmentFilter, TaskFilter
 from .models import Task, TaskAssignment
@@ -29,7 +31,7 @@ from .serializers import (
     partial_update=extend_schema(request=TaskWriteSerializer, responses={200: TaskDetailSerializer}),
     destroy=extend_schema(description="Soft delete: the task leaves the API and stays in admin."),
 )
-class TaskViewSet(viewsets.ModelViewSet):
+class TaskViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     """Tasks the requester can see; see tasks.permissions for who may change what."""
 
     queryset = Task.objects.none()  # the model, for the schema; get_queryset scopes by user
@@ -121,8 +123,9 @@ class TaskViewSet(viewsets.ModelViewSet):
         task = services.task_mark_done(task=self.get_object(), by=request.user)
         return Response(MarkDoneResultSerializer(task).data)
 
-    @extend_schema(responses={200: HistoryItemSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    # A plain list, neither paginated nor filtered (the list's filters are not for it).
+    @extend_schema(responses={200: HistoryItemSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request, pk=None):
         # Plain dicts: status and assignment entries carry different keys (see the schema).
         return Response(selectors.task_history(task=self.get_object()))

@@ -96,7 +96,7 @@ def test_list_filters_by_task(cast, task, client_for):
         {"task": "TASK", "content": ""},
         {"task": "TASK", "content": "   "},
         {"task": "TASK"},
-        {"task": "TASK", "content": "x" * 10_001},
+        {"task": "TASK", "content": "x" * 20_001},
         {"task": "TASK", "content": ["not", "text"]},
     ],
 )

@@ -205,3 +205,62 @@ def test_every_web_process_starts_from_the_shared_gunicorn_config():
     assert "-c config/gunicorn.conf.py" in compose["services"]["web"]["command"]
     assert "-c config/gunicorn.conf.py" in procfile["web"]
     assert '"-c", "config/gunicorn.conf.py"' in (BASE_DIR / "Dockerfile").read_text()
+
+
+COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+
+
+def compose_environment(service, environ):
+    """A compose service's environment as `docker compose` interpolates it from `environ`:
+    ${VAR}, ${VAR:-default}, and ${VAR:?message}, which refuses to start when VAR is unset or empty."""
+    def value(match):
+        name, kind, word = match.groups()
+        if environ.get(name):
+            return environ[name]
+        if kind == "?":
+            raise LookupError(f"{name}: {word}")
+        return word if kind == "-" else ""
+
+    environment = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"][service]["environment"]
+    return {key: COMPOSE_VARIABLE.sub(value, str(raw)) for key, raw in environment.items()}
+
+
+APP_SERVICES = ("web", "worker", "worker-emails", "beat", "flower")
+OPERATOR_ENV = {"DJANGO_SECRET_KEY": "operator-" + "k" * 50, "FLOWER_BASIC_AUTH": "admin:s3cret-pass"}
+
+
+def test_docker_compose_is_safe_as_shipped():
+    text = (BASE_DIR / "docker-compose.yml").read_text()
+    services = yaml.safe_load(text)["services"]
+
+    for name in APP_SERVICES:
+        env = compose_environment(name, OPERATOR_ENV)
+        assert env["DJANGO_ENV"] == "production", name
+        assert env["DJANGO_SECRET_KEY"] == OPERATOR_ENV["DJANGO_SECRET_KEY"], name
+        assert "DJANGO_DEBUG" not in env, name
+        # No secret to fall back on: without one, compose refuses to start.
+        with pytest.raises(LookupError, match="DJANGO_SECRET_KEY"):
+            compose_environment(name, {"FLOWER_BASIC_AUTH": "a:b"})
+    assert set(compose_environment("web", OPERATOR_ENV)["DJANGO_ALLOWED_HOSTS"].split(",")) == {
+        "localhost", "127.0.0.1", "web"
+    }
+    # Flower: basic auth required, published on the host's loopback only.
+    with pytest.raises(LookupError, match="FLOWER_BASIC_AUTH"):
+        compose_environment("flower", {"DJANGO_SECRET_KEY": "x" * 50})
+    assert compose_environment("flower", OPERATOR_ENV)["FLOWER_BASIC_AUTH"] == "admin:s3cret-pass"
+    assert services["flower"]["ports"] and all(p.startswith("127.0.0.1:") for p in services["flower"]["ports"])
+    assert "FLOWER_BASIC_AUTH" not in compose_environment("web", OPERATOR_ENV)
+    # The health check probes the path production settings exempt from the https redirect.
+    assert "http://127.0.0.1:8000/api/v1/health/" in services["web"]["healthcheck"]["test"][-1]
+    assert re.search(r"^ENV .*DJANGO_ENV=production", (BASE_DIR / "Dockerfile").read_text(), re.M | re.S)
+
+
+def test_the_compose_environment_passes_the_deploy_checks():
+    env = {**os.environ, **compose_environment("web", OPERATOR_ENV)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -24,7 +25,9 @@ logger = logging.getLogger(__name__)
 # The message header that tells the worker-side guard which execution a message runs.
 EXECUTION_HEADER = "task_api_execution"
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+IDEMPOTENCY_KEY_MAX_LENGTH = 255  # TaskExecution.idempotency_key
 DISPATCH_BATCH_SIZE = 500
+LOST_RUN_ERROR = "WorkerLostError: the run outlived its hard time limit; its worker was lost."
 
 Status = TaskExecution.Status
 
@@ -45,6 +48,27 @@ def registered_task_for(*, user, task_name: str) -> RegisteredTask:
     return entry
 
 
+def authorize_call(*, entry: RegisteredTask, user, args: list, kwargs: dict) -> None:
+    """403 when the task's `authorize` function refuses this user this call (args already checked)."""
+    reason = entry.refusal(user, args, kwargs)
+    if reason is not None:
+        raise ApplicationError(reason, status_code=status.HTTP_403_FORBIDDEN)
+
+
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationError({"Idempotency-Key": f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."})
+
+
+def check_scheduled_at(*, scheduled_at: datetime, now: datetime) -> None:
+    """A run date in the future, at most TASK_API_MAX_SCHEDULE_DAYS ahead."""
+    if scheduled_at <= now:
+        raise ValidationError({"scheduled_at": "Must be in the future."})
+    max_days = settings.TASK_API_MAX_SCHEDULE_DAYS
+    if scheduled_at - now > timedelta(days=max_days):
+        raise ValidationError({"scheduled_at": f"Must be at most {max_days} days ahead."})
+
+
 def check_payload(*, args, kwargs) -> None:
     """args must be a JSON list and kwargs a JSON object, together under the size cap."""
     errors = {}
@@ -54,9 +78,22 @@ def check_payload(*, args, kwargs) -> None:
         errors["kwargs"] = "Must be a JSON object."
     if errors:
         raise ValidationError(errors)
-    size = len(json.dumps([args, kwargs], separators=(",", ":")).encode())
+    try:
+        size = len(json.dumps([args, kwargs], separators=(",", ":"), allow_nan=False).encode())
+    except ValueError:
+        # 1e400 parses to infinity, which no database stores as JSON.
+        field = "args" if _not_finite(args) else "kwargs"
+        raise ValidationError({field: "Numbers must be finite (at most about 1.8e308)."}) from None
     if size > settings.TASK_API_MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"args and kwargs take {size} bytes; the limit is {settings.TASK_API_MAX_PAYLOAD_BYTES}.")
+
+
+def _not_finite(value) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return True
+    return False
 
 
 def request_fingerprint(*, task_name: str, args, kwargs, scheduled_at: datetime | None) -> str:
@@ -98,9 +135,11 @@ def execution_submit(
     Runs now when `scheduled_at` is None (the message leaves after commit), otherwise it
     waits as SCHEDULED in the database until the dispatcher picks it up.
     """
+    check_idempotency_key(idempotency_key)
     entry = registered_task_for(user=user, task_name=task_name)
     check_payload(args=args, kwargs=kwargs)
     entry.check_arguments(args, kwargs)
+    authorize_call(entry=entry, user=user, args=args, kwargs=kwargs)
     now = timezone.now()
     fingerprint = request_fingerprint(task_name=task_name, args=args, kwargs=kwargs, scheduled_at=scheduled_at)
     if idempotency_key:
@@ -108,8 +147,8 @@ def execution_submit(
         if original is not None:
             return original, False
     # After the replay check: a retried request whose scheduled_at has since passed is still a repeat.
-    if scheduled_at is not None and scheduled_at <= now:
-        raise ValidationError({"scheduled_at": "Must be in the future."})
+    if scheduled_at is not None:
+        check_scheduled_at(scheduled_at=scheduled_at, now=now)
 
     execution = TaskExecution(
         user=user,
@@ -173,10 +212,11 @@ def executions_dispatch_due(*, now: datetime | None = None, batch_size: int = DI
     """
     now = now or timezone.now()
     redispatch_before = now - settings.TASK_API_REDISPATCH_AFTER
-    fields = ("id", "task_name", "args", "kwargs", "celery_task_id", "status")
+    fields = ("id", "user_id", "task_name", "args", "kwargs", "celery_task_id", "status")
     with transaction.atomic():
         locked = TaskExecution.objects.select_for_update(skip_locked=True).only(*fields)
         due = list(locked.filter(status=Status.SCHEDULED, scheduled_at__lte=now).order_by("scheduled_at")[:batch_size])
+        due = _revoke_refused(due, now=now)
         unsent = list(
             locked.filter(status=Status.PENDING)
             .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=redispatch_before))
@@ -194,13 +234,59 @@ def executions_dispatch_due(*, now: datetime | None = None, batch_size: int = DI
     return len(to_send)
 
 
+def _revoke_refused(due: list[TaskExecution], *, now: datetime) -> list[TaskExecution]:
+    """REVOKE the due executions their owner may no longer run; the others, to send.
+
+    Rights can change between the request and the run: the permission, the account, or
+    what `authorize` looks at (a department move). The run happens on the owner's behalf
+    now, so it is checked now.
+    """
+    if not due:
+        return due
+    users = get_user_model().objects.in_bulk({execution.user_id for execution in due})
+    allowed = []
+    for execution in due:
+        reason = _dispatch_refusal(execution, users.get(execution.user_id))
+        if reason is None:
+            allowed.append(execution)
+            continue
+        logger.warning("Execution %s revoked at dispatch: %s", execution.pk, reason)
+        TaskExecution.objects.filter(pk=execution.pk, status=Status.SCHEDULED).update(
+            status=Status.REVOKED, completed_at=now, error=f"PermissionDenied: {reason}"
+        )
+        transaction.on_commit(lambda pk=execution.pk: events.announce_finished(pk))
+    return allowed
+
+
+def _dispatch_refusal(execution: TaskExecution, user) -> str | None:
+    """Why `user` may not run `execution` any more (None when they still may)."""
+    if user is None or not user.is_active:
+        return "The owner's account is inactive."
+    entry = registry.get(execution.task_name)
+    if entry is None:
+        return f"{execution.task_name} is no longer registered."
+    if not user.has_perms(entry.permissions):
+        missing = [perm for perm in entry.permissions if not user.has_perm(perm)]
+        return f"The owner no longer has the permission(s): {', '.join(missing)}."
+    try:
+        entry.check_arguments(execution.args, execution.kwargs)
+        return entry.refusal(user, execution.args, execution.kwargs)
+    except ValidationError as exc:
+        return f"The arguments no longer fit {execution.task_name}: {'; '.join(exc.messages)}"
+    except Exception:
+        # One broken authorize function must not stop the dispatch of every other row.
+        logger.exception("authorize of %s failed for execution %s", execution.task_name, execution.pk)
+        return f"The authorization check of {execution.task_name} failed."
+
+
 def executions_fail_lost(*, now: datetime | None = None) -> int:
     """Finish as FAILURE the runs still STARTED past their hard time limit: their worker died."""
     now = now or timezone.now()
     return TaskExecution.objects.filter(status__in=TaskExecution.RUNNING, run_deadline__lt=now).update(
         status=Status.FAILURE,
         completed_at=now,
-        traceback="WorkerLostError: the run outlived its hard time limit; its worker was lost.",
+        traceback=LOST_RUN_ERROR,
+        error=LOST_RUN_ERROR,
     )
 
 

@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,6 +19,48 @@ logger = logging.getLogger(__name__)
 Status = TaskExecution.Status
 # Margin past a task's hard time limit before a silent STARTED row is declared lost.
 LOST_RUN_GRACE = timedelta(seconds=60)
+# An error message longer than this is cut: it is shown in lists and stored per row.
+ERROR_MAX_CHARS = 2000
+
+
+class ResultNotJSON(ValueError):
+    """A task returned something that is not JSON (NaN, infinity, an arbitrary object)."""
+
+
+def describe_error(exception: BaseException) -> str:
+    """The exception as "Type: message": what non-staff see of a failure instead of the traceback."""
+    text = f"{type(exception).__name__}: {exception}" if str(exception) else type(exception).__name__
+    return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
+
+
+def check_result(result) -> None:
+    """Raise ResultNotJSON unless `result` is JSON the database can store.
+
+    The types DjangoJSONEncoder writes, without NaN or infinity, and without NUL characters
+    (valid JSON, but PostgreSQL's jsonb refuses them).
+    """
+    try:
+        text = json.dumps(result, cls=DjangoJSONEncoder, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ResultNotJSON(f"The task returned a result that is not valid JSON ({exc}).") from None
+    # The escape in the text is a cheap first look; a string holding a backslash and "u0000" has it too.
+    if "\\u0000" in text and _has_nul(json.loads(text)):
+        raise ResultNotJSON("The task returned a result with a NUL character, which cannot be stored.")
+
+
+def _has_nul(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def execution_id_of(request) -> str | None:
@@ -69,25 +112,47 @@ def _jsonable(value):
 
 
 def execution_succeeded(*, execution_id: str, result) -> None:
-    TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
-        status=Status.SUCCESS, result=_jsonable(result), traceback=None, completed_at=timezone.now()
-    )
+    try:
+        TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
+            status=Status.SUCCESS, result=_jsonable(result), traceback=None, error=None, completed_at=timezone.now()
+        )
+    except DatabaseError as exc:
+        # JSON the database still refuses (PostgreSQL's jsonb takes no \u0000): the run must
+        # end all the same, not stay STARTED until it counts as lost.
+        logger.warning("Could not store the result of execution %s", execution_id, exc_info=True)
+        error = ResultNotJSON(f"The task's result could not be stored ({type(exc).__name__}).")
+        execution_failed(execution_id=execution_id, exception=error, traceback=describe_error(error))
+        return
     events.announce_finished(execution_id)
 
 
 def execution_failed(*, execution_id: str, exception: BaseException, traceback: str) -> None:
-    TaskExecution.objects.filter(pk=execution_id).exclude(status__in=TaskExecution.FINISHED).update(
-        status=Status.FAILURE,
-        result={"exc_type": type(exception).__name__, "exc_message": str(exception)},
-        traceback=traceback,
-        completed_at=timezone.now(),
-    )
+    error = describe_error(exception)
+    pending = TaskExecution.objects.filter(pk=execution_id).exclude(status__in=TaskExecution.FINISHED)
+    try:
+        pending.update(
+            status=Status.FAILURE,
+            result={"exc_type": type(exception).__name__, "exc_message": str(exception)},
+            error=error,
+            traceback=traceback,
+            completed_at=timezone.now(),
+        )
+    except DatabaseError:
+        # The message itself was unstorable (e.g. a NUL character): keep the state, drop the text.
+        logger.warning("Could not store the failure of execution %s", execution_id, exc_info=True)
+        pending.update(
+            status=Status.FAILURE,
+            result={"exc_type": type(exception).__name__, "exc_message": ""},
+            error=type(exception).__name__,
+            traceback=None,
+            completed_at=timezone.now(),
+        )
     events.announce_finished(execution_id)
 
 
 def execution_retrying(*, execution_id: str, retries: int, reason: str) -> None:
     TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
-        status=Status.RETRY, retries=retries, traceback=reason
+        status=Status.RETRY, retries=retries, traceback=reason, error=reason[:ERROR_MAX_CHARS]
     )
 
 

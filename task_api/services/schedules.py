@@ -3,21 +3,56 @@
 import json
 import logging
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, Conflict
 
 from ..models import TaskExecution, TaskSchedule
-from .executions import check_payload, execution_submit, registered_task_for
+from .executions import authorize_call, check_payload, execution_submit, registered_task_for
 
 logger = logging.getLogger(__name__)
 
 # Every recurring run fires this internal task, which re-checks the owner and creates the execution.
 RUN_SCHEDULED_TASK = "task_api.tasks.run_scheduled"
 CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+# Shorter recurring intervals would let one user keep a worker busy on their own; longer
+# ones are typing mistakes (and past timedelta's range, an overflow).
+MIN_INTERVAL = timedelta(seconds=10)
+MAX_INTERVAL = timedelta(days=366)
+PERIOD_SECONDS = {
+    IntervalSchedule.DAYS: 86400,
+    IntervalSchedule.HOURS: 3600,
+    IntervalSchedule.MINUTES: 60,
+    IntervalSchedule.SECONDS: 1,
+}
+
+
+def interval_problem(*, every: int, period: str) -> str | None:
+    """What is wrong with an interval outside MIN_INTERVAL..MAX_INTERVAL, else None."""
+    seconds = every * PERIOD_SECONDS[period]  # int arithmetic: no overflow however large `every` is
+    if seconds < MIN_INTERVAL.total_seconds():
+        return f"The shortest interval is {int(MIN_INTERVAL.total_seconds())} seconds."
+    if seconds > MAX_INTERVAL.total_seconds():
+        return f"The longest interval is {MAX_INTERVAL.days} days."
+    return None
+
+
+def _check_room_for_one_more(user_id) -> None:
+    """409 when the user already has TASK_API_MAX_SCHEDULES_PER_USER enabled schedules.
+
+    The owner's row is locked first, so two concurrent requests cannot both take the last place.
+    """
+    get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
+    limit = settings.TASK_API_MAX_SCHEDULES_PER_USER
+    active = TaskSchedule.objects.filter(user_id=user_id, periodic_task__enabled=True).count()
+    if active >= limit:
+        raise Conflict(f"You already have {active} active schedules; the limit is {limit}. Pause or delete one first.")
 
 
 def _interval(*, every: int, period: str) -> IntervalSchedule:
@@ -50,8 +85,14 @@ def schedule_create(
     entry = registered_task_for(user=user, task_name=task_name)
     check_payload(args=args, kwargs=kwargs)
     entry.check_arguments(args, kwargs)
+    authorize_call(entry=entry, user=user, args=args, kwargs=kwargs)
     if (interval is None) == (crontab is None):
         raise ValidationError({"schedule": "Give exactly one of interval or crontab."})
+    problem = interval_problem(**interval) if interval is not None else None
+    if problem:
+        raise ValidationError({"interval": problem})
+    if enabled:
+        _check_room_for_one_more(user.pk)
     schedule_id = uuid.uuid4()
     periodic_task = PeriodicTask(
         name=f"task-api: {task_name} for {user.email} ({schedule_id})"[:200],
@@ -78,6 +119,8 @@ def schedule_create(
 @transaction.atomic
 def schedule_set_enabled(*, schedule: TaskSchedule, enabled: bool) -> TaskSchedule:
     periodic_task = schedule.periodic_task
+    if enabled and not periodic_task.enabled:
+        _check_room_for_one_more(schedule.user_id)
     periodic_task.enabled = enabled
     # save(), not update(): its signal is what tells a running beat to reload its schedule.
     periodic_task.save()

@@ -43,13 +43,14 @@ def test_detail_shape_with_duration(runner, client_for):
         "completed_at",
         "duration",
         "is_complete",
+        "error",
         "traceback",
         "progress",
     }
     assert body["id"] == str(execution.pk)
     assert (body["status"], body["result"], body["duration"], body["is_complete"]) == ("SUCCESS", 3, "1:02:03", True)
     assert body["progress"] == {"percent": 100, "message": "done"}
-    assert body["traceback"] is None
+    assert (body["traceback"], body["error"]) == (None, None)
 
 
 def test_unfinished_execution_has_no_duration(runner, client_for):
@@ -215,7 +216,9 @@ def test_wait_out_of_range_is_400(runner, client_for, wait):
 def test_executions_render_their_own_values(runner, client_for):
     # The output serializer's fields are built once and shared; each response is still its own.
     first = TaskExecutionFactory(user=runner, status=Status.SUCCESS, result={"n": 1}, args=[1, 1])
-    second = TaskExecutionFactory(user=runner, status=Status.FAILURE, result=None, args=[2], traceback="boom")
+    second = TaskExecutionFactory(
+        user=runner, status=Status.FAILURE, result=None, args=[2], traceback="boom", error="RuntimeError: boom"
+    )
     client = client_for(runner)
 
     bodies = [client.get(detail_url(execution)).json() for execution in (first, second, first)]
@@ -225,4 +228,4 @@ def test_executions_render_their_own_values(runner, client_for):
         (str(second.pk), "FAILURE", None, [2]),
         (str(first.pk), "SUCCESS", {"n": 1}, [1, 1]),
     ]
-    assert bodies[1]["traceback"] == "boom"
+    assert (bodies[1]["error"], bodies[1]["traceback"]) == ("RuntimeError: boom", None)  # traceback: staff only

@@ -78,10 +78,11 @@ def test_failing_task_ends_in_failure_with_traceback(start_worker, runner, clien
     start_worker()
     client = client_for(runner)
 
-    body = finished(client, execute(client, sample_tasks.explode, "kaput"))
+    execution_id = execute(client, sample_tasks.explode, "kaput")
+    body = finished(client, execution_id)
 
-    assert body["status"] == "FAILURE"
-    assert "RuntimeError: kaput" in body["traceback"]
+    assert (body["status"], body["error"], body["traceback"]) == ("FAILURE", "RuntimeError: kaput", None)
+    assert "RuntimeError: kaput" in TaskExecution.objects.get(pk=execution_id).traceback
     assert body["completed_at"] is not None
     assert TaskResult.objects.get(task_id=body["celery_task_id"]).status == "FAILURE"
 

@@ -112,6 +112,15 @@ def test_malformed_bodies_are_json_400s(cast, task, client_for):
     assert response.status_code == 400
 
 
+def test_browsable_api_renders_a_task_with_assignees(cast, task, client_for):
+    task.assignees.add(cast["assignee"])
+
+    response = client_for(cast["creator"]).get(f"/api/v1/tasks/{task.pk}/?format=api")
+
+    assert response.status_code == 200
+    assert "text/html" in response["Content-Type"]
+
+
 def test_detail_has_latest_five_comments_newest_first(cast, task, client_for):
     comments = [CommentFactory(task=task, author=cast["assignee"]) for _ in range(7)]
 
