@@ -2,8 +2,7 @@
 
 Token, JWT and API-key authentication read the user's row (joined with the token or the key)
 on every request; for the task API's execute-then-poll traffic that lookup was the largest
-single cost of a request (a quarter of the web processes' CPU in
-bench/task_api_throughput.py). An entry holds what the lookup loaded, without the password
+single cost of a request. An entry holds what the lookup loaded, without the password
 hash, for AUTH_CACHE_SECONDS. Saving or deleting the user (other than a last-login stamp),
 the token or the key through Django drops the entries it affects, now and again once the
 change is committed (`accounts.signals`), so a deactivated user, a deleted token or a

@@ -84,11 +84,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_staff or self.role in (self.Role.CEO, self.Role.HR)
 
     @property
-    def is_people_admin(self):
-        """CEO, HR and staff manage users and departments."""
-        return self.sees_everything
-
-    @property
     def holds_power(self):
         """Superusers, staff and CEOs: only a CEO or a superuser may change these accounts."""
         return self.is_superuser or self.is_staff or self.role == self.Role.CEO

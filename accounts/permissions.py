@@ -8,6 +8,11 @@ from .models import User
 STAFF_FIELDS = ("is_staff", "is_superuser")
 
 
+def is_people_admin(user: User) -> bool:
+    """CEO, HR and staff manage users and departments: the same people who see everything."""
+    return user.sees_everything
+
+
 def account_change_refusal(*, actor: User, target: User | None, data: Mapping) -> str | None:
     """Why `actor` (a people admin) may not make this change, or None if they may.
 
@@ -45,7 +50,7 @@ class IsPeopleAdminOrReadOnly(permissions.BasePermission):
     message = "Only CEO, HR or staff may change this."
 
     def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or request.user.is_people_admin
+        return request.method in permissions.SAFE_METHODS or is_people_admin(request.user)
 
 
 class UserObjectPermission(permissions.BasePermission):
@@ -56,7 +61,7 @@ class UserObjectPermission(permissions.BasePermission):
 
     def has_permission(self, request, view):
         if view.action == "create":
-            if not request.user.is_people_admin:
+            if not is_people_admin(request.user):
                 return False
             return self._allowed(request, target=None)
         return True
@@ -76,7 +81,7 @@ class UserObjectPermission(permissions.BasePermission):
             return False
         if is_self and request.method == "PATCH" and set(_body(request)) <= self.SELF_EDITABLE:
             return True
-        if request.user.is_people_admin:
+        if is_people_admin(request.user):
             return self._allowed(request, target=obj)
         if is_self and request.method == "PATCH":
             forbidden = sorted(set(_body(request)) - self.SELF_EDITABLE)

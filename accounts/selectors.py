@@ -1,31 +1,35 @@
-from django.db.models import Count, Q, QuerySet
+from collections.abc import Callable
 
-from tasks.models import Task
-from tasks.selectors import overdue_q
+from django.db.models import QuerySet
 
 from .models import ApiKey, Department, User
 
-STAT_FIELDS = ("total", "todo", "in_progress", "done", "failed", "overdue")
+UserAnnotation = Callable[[QuerySet[User]], QuerySet[User]]
+
+# Filled by the apps above accounts from their AppConfig.ready (tasks adds the task_stats
+# counters), so the users list can carry their figures without accounts importing them.
+_user_annotations: list[UserAnnotation] = []
 
 
-def users_with_task_stats(queryset: QuerySet[User] | None = None) -> QuerySet[User]:
-    """Users annotated with `stat_<name>` counts over their live assigned tasks, in one query."""
+def register_user_annotation(annotate: UserAnnotation) -> None:
+    """Have `users_list` pass its queryset through `annotate`.
+
+    An app above accounts calls this from its AppConfig.ready to add its own figures to the
+    users list and detail (tasks: the `stat_<name>` counts behind `task_stats`). `annotate`
+    must keep the list one query: annotations and joins only, no prefetch.
+    """
+    if annotate not in _user_annotations:
+        _user_annotations.append(annotate)
+
+
+def users_list(queryset: QuerySet[User] | None = None) -> QuerySet[User]:
+    """Users shaped for the list and detail answers: the department joined and every
+    registered annotation applied, still one query."""
     queryset = User.objects.all() if queryset is None else queryset
-    alive = Q(assigned_tasks__deleted_at__isnull=True)
-    S = Task.Status
-    return queryset.select_related("department").annotate(
-        stat_total=Count("assigned_tasks", filter=alive),
-        stat_todo=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.TODO)),
-        stat_in_progress=Count(
-            "assigned_tasks", filter=alive & Q(assigned_tasks__status=S.IN_PROGRESS)
-        ),
-        stat_done=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.DONE)),
-        stat_failed=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.FAILED)),
-        stat_overdue=Count(
-            "assigned_tasks",
-            filter=alive & overdue_q("assigned_tasks__"),
-        ),
-    )
+    queryset = queryset.select_related("department")
+    for annotate in _user_annotations:
+        queryset = annotate(queryset)
+    return queryset
 
 
 def departments_list() -> QuerySet[Department]:

@@ -5,7 +5,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from .models import ApiKey, Department, User
-from .selectors import STAT_FIELDS
+
+# Read from `stat_<name>` annotations that tasks registers with selectors.users_list.
+STAT_FIELDS = ("total", "todo", "in_progress", "done", "failed", "overdue")
 
 
 class TaskStatsSerializer(serializers.Serializer):
@@ -29,8 +31,16 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "external_id", "is_active", "is_staff", "date_joined", "task_stats"]
 
     def get_task_stats(self, user) -> TaskStatsSerializer:
-        # Counts come from selectors.users_with_task_stats; a plain instance gets zeros.
+        # Counts come from the annotations of selectors.users_list; a plain instance gets zeros.
         return {name: getattr(user, f"stat_{name}", 0) for name in STAT_FIELDS}
+
+
+def _check_password(attrs) -> None:
+    """Django's password validators, against the account about to be created (its email)."""
+    try:
+        validate_password(attrs["password"], User(email=attrs["email"], name=attrs["name"]))
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({"password": list(exc.messages)}) from exc
 
 
 class UserCreateSerializer(serializers.ModelSerializer):
@@ -39,6 +49,11 @@ class UserCreateSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["email", "name", "role", "department", "password"]
+
+    def validate(self, attrs):
+        if "password" in attrs:
+            _check_password(attrs)
+        return attrs
 
 
 class UserUpdateSerializer(serializers.ModelSerializer):
@@ -58,10 +73,7 @@ class RegisterSerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs["password"] != attrs["password2"]:
             raise serializers.ValidationError({"password2": "Passwords do not match."})
-        try:
-            validate_password(attrs["password"], User(email=attrs["email"], name=attrs["name"]))
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        _check_password(attrs)
         return attrs
 
 

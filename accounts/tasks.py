@@ -24,7 +24,7 @@ def _may_email(user: User, args: list, kwargs: dict) -> bool:
     """One's own address only; CEO, HR and superusers may send it to anyone."""
     if user.is_superuser or user.role in (User.Role.CEO, User.Role.HR):
         return True
-    user_id = call_arguments(send_verification_email, args, kwargs)["user_id"]
+    user_id = call_arguments(send_verification_email_task, args, kwargs)["user_id"]
     if as_id(user_id) != user.pk:
         raise PermissionDenied("You may send the verification email only to yourself (your own user id).")
     return True
@@ -32,7 +32,7 @@ def _may_email(user: User, args: list, kwargs: dict) -> bool:
 
 @api_task(["task_api.send_emails"], "Send the account verification email to a user.", authorize=_may_email)
 @shared_task(
-    name="accounts.tasks.send_verification_email",  # part of the API (SPEC 6): never derived from the path
+    name="accounts.tasks.send_verification_email",  # part of the API: never derived from the path
     bind=True,
     autoretry_for=(SMTPException, ConnectionError, TimeoutError),
     retry_backoff=60,
@@ -40,7 +40,7 @@ def _may_email(user: User, args: list, kwargs: dict) -> bool:
     time_limit=60,
     soft_time_limit=45,
 )
-def send_verification_email(self, user_id: int, verification_url: str = "") -> bool:
+def send_verification_email_task(self, user_id: int, verification_url: str = "") -> bool:
     user = User.objects.get(pk=user_id, is_active=True)
     # Only links into this site: the API must not become a way to mail arbitrary URLs to users.
     site = settings.SITE_URL.rstrip("/") + "/"

@@ -109,7 +109,7 @@ class MeView(generics.RetrieveAPIView):
     serializer_class = UserSerializer
 
     def get_object(self):
-        return selectors.users_with_task_stats().get(pk=self.request.user.pk)
+        return selectors.users_list().get(pk=self.request.user.pk)
 
 
 class ApiTokenView(APIView):
@@ -133,7 +133,7 @@ class UserViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     ordering = ["id"]
 
     def get_queryset(self):
-        return selectors.users_with_task_stats()
+        return selectors.users_list()
 
     def get_serializer_class(self):
         return {"create": UserCreateSerializer}.get(

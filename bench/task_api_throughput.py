@@ -200,7 +200,7 @@ def main():
     from rest_framework.authtoken.models import Token
 
     from accounts.models import User
-    from task_api.tasks import add
+    from task_api.tasks import add_task as add
 
     permission = Permission.objects.get(content_type__app_label="task_api", codename="run_benchmarks")
     tokens = []

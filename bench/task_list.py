@@ -122,17 +122,16 @@ def seed(n_tasks: int) -> str:
         for i in range(30)
     )
     now = timezone.now()
-    priorities = list(Task.PRIORITY_RANKS.items())
+    priorities = list(Task.PRIORITY_RANKS)
     tasks = []
     for i in range(n_tasks):
-        priority, rank = rng.choice(priorities)
+        priority = rng.choice(priorities)
         tasks.append(
             Task(
                 title=f"Task {i}: {rng.choice(['review', 'build', 'write', 'fix'])} the thing",
                 description="Lorem ipsum dolor sit amet, " * 4,
                 status=rng.choice(["todo", "in_progress", "done"]),
                 priority=priority,
-                priority_rank=rank,
                 creator=rng.choice(people),
                 assigned_by=manager,
                 department=department,

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class CommentsConfig(AppConfig):
     name = "comments"
-    verbose_name = "Comments and attachments"
+    verbose_name = "Comments"

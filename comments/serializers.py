@@ -1,22 +1,12 @@
-from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tasks.selectors import tasks_visible_to
+from tasks.serializers import VisibleTaskField
 
-from .models import Attachment, Comment
+from .models import Comment
 
-# SPEC §8: comments, like task descriptions, hold at most 20,000 characters.
+# Comments and task descriptions share one cap: room for pages of text, and a bound on what one
+# request can store and every later read must carry.
 COMMENT_MAX_LENGTH = 20_000
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class VisibleTaskField(serializers.PrimaryKeyRelatedField):
-    """A task id; a task the requester cannot see (or a deleted one) does not exist for them."""
-
-    def get_queryset(self):
-        return tasks_visible_to(self.context["request"].user).select_related("department")
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -42,23 +32,3 @@ class CommentUpdateSerializer(serializers.ModelSerializer):
 
 class TaskCommentCreateSerializer(serializers.Serializer):
     content = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
-
-
-class AttachmentSerializer(serializers.ModelSerializer):
-    file = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Attachment
-        fields = ["id", "task", "uploaded_by", "file", "name", "size", "content_type", "uploaded_at"]
-        read_only_fields = fields
-
-    def get_file(self, attachment: Attachment) -> str:
-        # The authorised download, never the storage URL: that one would bypass visibility.
-        url = reverse("attachment-download", kwargs={"pk": attachment.pk})
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
-
-
-class AttachmentUploadSerializer(serializers.Serializer):
-    task = VisibleTaskField()
-    file = serializers.FileField()

@@ -5,7 +5,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("comments", views.CommentViewSet, basename="comment")
-router.register("attachments", views.AttachmentViewSet, basename="attachment")
 
 # The tasks router owns tasks/<pk>/ and its actions; this suffix is not one of them.
 task_comments = views.TaskCommentViewSet.as_view({"get": "list", "post": "create"})

@@ -34,7 +34,9 @@ class ProjectTask(Task):
 
 app = Celery("taskhub", task_cls=ProjectTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Job modules of every installed app; keep in step with task_api.apps, which does the same for web processes.
 app.autodiscover_tasks()
+app.autodiscover_tasks(related_name="reports")
 
 
 @task_prerun.connect

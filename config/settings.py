@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config.beat import BEAT_SCHEDULE  # noqa: F401  every periodic entry, commented there
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -49,8 +51,11 @@ INSTALLED_APPS = [
     "accounts",
     "tasks",
     "comments",
+    "attachments",
     "notifications",
     "task_api",
+    # Last: the demo seeding imports every app above.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -180,8 +185,6 @@ CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "emails"}}
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Celery queues consumed by the run command's single worker.
-TASKHUB_WORKER_QUEUES = ["default", "emails"]
 
 # Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("tasks.urls")),
     path("", include("comments.urls")),
+    path("", include("attachments.urls")),
     path("", include("notifications.urls")),
     path("task-api/", include("task_api.urls")),
 ]
@@ -22,6 +23,3 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api-auth/", include(browsable_api_urls)),
 ]
-
-handler404 = "core.views.not_found"
-handler500 = "core.views.server_error"

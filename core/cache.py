@@ -1,10 +1,9 @@
 """Django's Redis cache, with one redis-py client per connection pool instead of one per call.
 
 Django builds a new `redis.Redis` for every cache operation, and building one is not free
-(redis-py copies its table of response callbacks each time): about 3 % of a web process's CPU
-in bench/task_api_throughput.py, where each request makes a few cache calls (throttle,
-permission set, credential). A client only borrows connections from its pool per command,
-so one client serves every call; Django keeps a cache object per thread anyway.
+(redis-py copies its table of response callbacks each time), while every request makes a few
+cache calls (throttle, permission set, credential). A client only borrows connections from its
+pool per command, so one client serves every call; Django keeps a cache object per thread anyway.
 """
 
 from django.core.cache.backends import redis as django_redis

@@ -1,6 +1,9 @@
-"""Database connection tweaks applied on every new connection."""
+"""Database limits, and connection tweaks applied on every new connection."""
 
 import sqlite3
+
+# The largest id a BigAutoField holds: a larger one is a 400, not an overflow in the driver.
+MAX_ID = 2**63 - 1
 
 
 def use_sqlite_variable_limit(sender, connection, **kwargs):

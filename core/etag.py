@@ -14,23 +14,16 @@ from django.db import transaction
 from django.utils.cache import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.encoders import JSONEncoder
 
+from .exceptions import PreconditionFailed
+
 # Answers whose body is the detail representation, so they carry its ETag.
 DETAIL_ACTIONS = {"retrieve", "update", "partial_update"}
-
-
-class PreconditionFailed(exceptions.APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = (
-        "The resource has changed since the version named in If-Match (or matches If-None-Match); "
-        "nothing was changed. Fetch it again and retry."
-    )
-    default_code = "precondition_failed"
 
 
 def representation_etag(data, *, variant: str = "") -> str:

@@ -1,4 +1,8 @@
-"""One place that turns Django and application errors into JSON API responses."""
+"""The project's errors, and the one handler that turns them (and Django's) into JSON responses.
+
+Services and selectors raise `ApplicationError` (or a subclass), Django's `ValidationError` or
+`PermissionDenied`; they never import DRF. Only `exception_handler` knows HTTP.
+"""
 
 import logging
 
@@ -12,37 +16,65 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
-    """A business rule refused the operation; `status_code` says how to answer."""
+    """A business rule refused the operation; `status_code` says how to answer, `extra` joins the body."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code = 400
+    default_message = "The request cannot be served."
 
-    def __init__(self, message, *, status_code=None, extra=None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message=None, *, status_code=None, extra=None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
         if status_code is not None:
             self.status_code = status_code
         self.extra = extra or {}
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
+class Forbidden(ApplicationError):
+    status_code = 403
+    default_message = "You do not have permission to perform this action."
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
+class NotFound(ApplicationError):
+    status_code = 404
+    default_message = "Not found."
 
 
-def request_error(exc: SuspiciousOperation) -> exceptions.APIException:
+class Conflict(ApplicationError):
+    status_code = 409
+    default_message = "The request conflicts with the current state of the resource."
+
+
+class PreconditionFailed(ApplicationError):
+    status_code = 412
+    default_message = (
+        "The resource has changed since the version named in If-Match (or matches If-None-Match); "
+        "nothing was changed. Fetch it again and retry."
+    )
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = 413
+    default_message = "The request body is too large."
+
+
+class TooManyRequests(ApplicationError):
+    """429; `retry_after` (seconds) becomes the Retry-After header."""
+
+    status_code = 429
+    default_message = "Request was throttled."
+
+    def __init__(self, message=None, *, retry_after: float | None = None, extra=None):
+        super().__init__(message, extra=extra)
+        self.retry_after = retry_after
+
+
+def request_error(exc: SuspiciousOperation) -> ApplicationError:
     """What to answer for a request Django refused to read: too big (413) or else malformed (400).
 
     Django raises these (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ...) from
@@ -55,13 +87,22 @@ def request_error(exc: SuspiciousOperation) -> exceptions.APIException:
             f"The request body is too large (limit {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
         )
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        return exceptions.ParseError(str(exc))
-    return exceptions.ParseError("Bad request.")
+        return ApplicationError(str(exc))
+    return ApplicationError("Bad request.")
 
 
 def request_error_response(exc: SuspiciousOperation) -> JsonResponse:
     error = request_error(exc)
-    return JsonResponse({"detail": str(error.detail)}, status=error.status_code)
+    return JsonResponse({"detail": error.message, **error.extra}, status=error.status_code)
+
+
+def _as_api_exception(exc: ApplicationError) -> exceptions.APIException:
+    if isinstance(exc, TooManyRequests):
+        # Throttled words the wait into the detail and sets Retry-After, as DRF's throttles do.
+        return exceptions.Throttled(wait=exc.retry_after, detail=exc.message)
+    api_exception = exceptions.APIException(exc.message)
+    api_exception.status_code = exc.status_code
+    return api_exception
 
 
 def exception_handler(exc, context):
@@ -73,11 +114,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, ApplicationError):
-        response = drf_exception_handler(
-            exceptions.APIException(exc.message), context
-        )
-        response.status_code = exc.status_code
-        response.data = {"detail": exc.message, **exc.extra}
+    if isinstance(exc, ApplicationError):
+        # DRF's handler still builds the response: headers, and the rollback of ATOMIC_REQUESTS.
+        api_exception = _as_api_exception(exc)
+        response = drf_exception_handler(api_exception, context)
+        response.data = {"detail": api_exception.detail, **exc.extra}
         return response
     return drf_exception_handler(exc, context)

@@ -8,6 +8,8 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from .db import MAX_ID
+
 # No time zone has used an offset beyond ±14:00; Python accepts up to ±23:59 and PostgreSQL
 # only ±15:59, so a larger one would reach the database as a 500.
 MAX_UTC_OFFSET = timedelta(hours=14)
@@ -39,6 +41,18 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An integer id: "1.5" or "abc" is a 400, not a silently rounded match; one past the
+    column's range is a 400 too, not an overflow in the database driver."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class StrictBooleanField(forms.CharField):

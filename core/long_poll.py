@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.cache import caches
 from django.core.files import locks
-from rest_framework.exceptions import Throttled
+
+from .exceptions import TooManyRequests
 
 # A slot key outlives the wait it covers by this much, so it is never lost before release.
 SLOT_GRACE_SECONDS = 10
@@ -31,10 +32,10 @@ USER_RETRY_AFTER = 5
 PROCESS_RETRY_AFTER = 1
 
 
-class LongPollLimited(Throttled):
+class LongPollLimited(TooManyRequests):
     """429 with Retry-After: too many open waits for this user or this process."""
 
-    default_detail = "Too many open long-polls."
+    default_message = "Too many open long-polls."
 
 
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
@@ -112,16 +113,16 @@ def long_poll_slot(user, *, seconds: float):
     slot = _take_user_slot(user.pk, seconds)
     if slot is None:
         raise LongPollLimited(
-            wait=USER_RETRY_AFTER,
-            detail=f"You already have {settings.LONG_POLL_PER_USER} long-polls open; "
+            f"You already have {settings.LONG_POLL_PER_USER} long-polls open; "
             "wait for one to end or poll without `wait`.",
+            retry_after=USER_RETRY_AFTER,
         )
     try:
         semaphore = _process_semaphore()
         if not semaphore.acquire(blocking=False):
             raise LongPollLimited(
-                wait=PROCESS_RETRY_AFTER,
-                detail="This server is holding as many long-polls as it may; retry shortly.",
+                "This server is holding as many long-polls as it may; retry shortly.",
+                retry_after=PROCESS_RETRY_AFTER,
             )
         try:
             yield slot

@@ -8,9 +8,9 @@ class UpsertTaskResultManager(TaskResultManager):
     """`store_result` as one `INSERT ... ON CONFLICT (task_id) DO UPDATE`.
 
     django-celery-results stores a state with `get_or_create` (a SELECT, then an INSERT in a
-    transaction of its own, or a second write for a known task): about a third of a worker's
-    CPU per task in bench/task_api_throughput.py. The upsert writes the same columns in one
-    statement and needs no retry on a race between two workers. Same arguments as the original.
+    transaction of its own, or a second write for a known task), several times per task. The
+    upsert writes the same columns in one statement and needs no retry on a race between two
+    workers. Same arguments as the original.
     """
 
     def store_result(

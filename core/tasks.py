@@ -1,7 +1,7 @@
 from celery import shared_task
 
 
-@shared_task
-def ping():
+@shared_task(name="core.tasks.ping")
+def ping_task():
     """Trivial task used to prove a worker is consuming the broker."""
     return "pong"

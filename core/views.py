@@ -1,18 +1,15 @@
 import logging
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
 from django.utils import timezone
-from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +21,7 @@ def _database_ok():
 
 
 def _broker_ok():
-    with celery_app.connection_for_write(
+    with current_app.connection_for_write(
         url=settings.CELERY_BROKER_URL,
         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         connect_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
@@ -82,19 +79,3 @@ class HealthView(APIView):
         if failing:
             body["failing"] = failing
         return Response(body, status=503 if failing else 200)
-
-
-def _is_api(request):
-    return request.path.startswith("/api/")
-
-
-def not_found(request, exception=None):
-    if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
-def server_error(request):
-    if _is_api(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
-    return defaults.server_error(request)

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from .models import Notification
-from .services import notification_email_requeue
+from .outbox import notification_email_requeue
 
 
 class ReadFilter(admin.SimpleListFilter):

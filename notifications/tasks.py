@@ -2,10 +2,11 @@
 
 from celery import shared_task
 
-from .services import RETRYABLE_EMAIL_ERRORS, notification_email_send, notification_outbox_sweep
+from .outbox import RETRYABLE_EMAIL_ERRORS, SEND_EMAIL_TASK, notification_email_send, notification_outbox_sweep
 
 
 @shared_task(
+    name=SEND_EMAIL_TASK,
     bind=True,
     autoretry_for=RETRYABLE_EMAIL_ERRORS,
     max_retries=3,

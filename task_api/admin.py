@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
-from rest_framework.exceptions import APIException
+
+from core.exceptions import ApplicationError
 
 from . import services
 from .models import TaskExecution, TaskSchedule
@@ -36,7 +37,7 @@ class TaskExecutionAdmin(admin.ModelAdmin):
             try:
                 services.execution_cancel(execution=execution)
                 cancelled += 1
-            except APIException:
+            except ApplicationError:
                 refused += 1
         if cancelled:
             self.message_user(request, f"Cancelled {cancelled} execution(s).", messages.SUCCESS)

@@ -11,5 +11,5 @@ class TaskApiConfig(AppConfig):
         from . import signals  # noqa: F401
 
         # The web process must know every @api_task too, not only the worker that
-        # autodiscovers them: import each app's tasks module (task_api.tasks pulls in the rest).
-        autodiscover_modules("tasks")
+        # autodiscovers them: import each app's `tasks` and `reports` modules, as config.celery does.
+        autodiscover_modules("tasks", "reports")

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from rest_framework import exceptions as drf_exceptions
 
 _KINDS = {
     inspect.Parameter.POSITIONAL_ONLY: "positional",
@@ -53,14 +52,14 @@ class RegisteredTask:
         """Why `authorize` refuses this call (None when it allows it or there is none).
 
         The function may return a falsy value (refused with a generic reason) or raise
-        PermissionDenied (Django's or DRF's) whose message is the reason. A ValidationError
+        Django's PermissionDenied whose message is the reason. A ValidationError
         it raises propagates (400); call it only with arguments that fit the signature.
         """
         if self.authorize is None:
             return None
         try:
             allowed = self.authorize(user, args, kwargs)
-        except (PermissionDenied, drf_exceptions.PermissionDenied) as exc:
+        except PermissionDenied as exc:
             return str(exc) or self._default_refusal()
         return None if allowed else self._default_refusal()
 

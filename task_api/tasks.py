@@ -1,10 +1,12 @@
-"""The task API's own Celery tasks: the dispatcher beat runs, schedule firings and examples."""
+"""The task API's own Celery tasks: the dispatcher beat runs, schedule firings and examples.
+
+Every registered name is explicit: beat rows, queued messages and API clients use it, so
+neither moving a function nor the `_task` suffix of its Python name may change it.
+"""
 
 from datetime import timedelta
 
 from celery import shared_task
-
-from tasks import reports  # noqa: F401  (registers the report example with the worker and the API)
 
 from . import services
 from .decorators import api_task
@@ -12,21 +14,20 @@ from .decorators import api_task
 
 # Beat runs this every 5 s (entry created by migration 0002). Results are not kept: a
 # row every few seconds in django-celery-results would only bury the real ones.
-@shared_task(ignore_result=True)
-def dispatch_due_executions() -> int:
+@shared_task(name="task_api.tasks.dispatch_due_executions", ignore_result=True)
+def dispatch_due_executions_task() -> int:
     services.executions_fail_lost()
     return services.executions_dispatch_due()
 
 
-@shared_task(ignore_result=True)
-def run_scheduled(schedule_id: str) -> None:
+@shared_task(name="task_api.tasks.run_scheduled", ignore_result=True)
+def run_scheduled_task(schedule_id: str) -> None:
     services.schedule_fire(schedule_id=schedule_id)
 
 
-# Registered names are part of the API (SPEC 6): set explicitly, never derived from the module path.
 @api_task(["task_api.run_benchmarks"], "Add two numbers: a cheap task for checks and benchmarks.")
 @shared_task(name="task_api.tasks.add")
-def add(x: float, y: float) -> float:
+def add_task(x: float, y: float) -> float:
     return x + y
 
 
@@ -35,7 +36,7 @@ def add(x: float, y: float) -> float:
     "Delete finished task API executions older than `older_than_days`; meant to run as a recurring schedule.",
 )
 @shared_task(name="task_api.tasks.purge_executions", time_limit=600, soft_time_limit=540)
-def purge_executions(older_than_days: int = 90) -> dict:
+def purge_executions_task(older_than_days: int = 90) -> dict:
     if older_than_days < 1:
         raise ValueError("older_than_days must be at least 1 (idempotency keys live 24 hours)")
     return {"deleted": services.executions_purge(older_than=timedelta(days=older_than_days))}

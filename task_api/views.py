@@ -123,7 +123,6 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
-    search_fields = []
     ordering_fields = ["created_at", "scheduled_at", "completed_at"]
 
     def get_queryset(self):

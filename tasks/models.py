@@ -39,7 +39,14 @@ class Task(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TODO)
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
     # Numeric rank of `priority`, so ordering by priority means low < medium < high < critical.
-    priority_rank = models.PositiveSmallIntegerField(default=1, editable=False)
+    # The database computes it, so no write path (update(), bulk_update(), raw SQL) can leave it stale.
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            *[models.When(priority=priority, then=models.Value(rank)) for priority, rank in PRIORITY_RANKS.items()]
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_tasks"
     )
@@ -81,10 +88,6 @@ class Task(models.Model):
 
     def __str__(self):
         return self.title
-
-    def save(self, *args, **kwargs):
-        self.priority_rank = self.PRIORITY_RANKS[self.priority]
-        super().save(*args, **kwargs)
 
 
 class TaskStatusHistory(models.Model):

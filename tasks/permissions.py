@@ -37,7 +37,6 @@ def is_assignee(user: User, task: Task) -> bool:
 
 
 class TaskPermission(permissions.BasePermission):
-    MANAGE_ACTIONS = {"destroy", "assign", "unassign"}
     WORK_ACTIONS = {"mark_done"}
     EDIT_ACTIONS = {"update", "partial_update"}
 

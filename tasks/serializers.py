@@ -1,14 +1,18 @@
 from datetime import datetime, tzinfo
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Department, User
+from core.db import MAX_ID
 
 from .models import Task, TaskAssignment
+from .selectors import tasks_visible_to
 
-MAX_ID = 2**63 - 1
-# SPEC §8: a description (like a comment) holds at most 20,000 characters.
+# Descriptions and comments share one cap: room for pages of text, and a bound on what one
+# request can store and every later read must carry.
 DESCRIPTION_MAX_LENGTH = 20_000
 
 
@@ -97,6 +101,17 @@ class TaskDetailSerializer(TaskSerializer):
             for comment in task.latest_comments
         ]
         return data
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleTaskField(serializers.PrimaryKeyRelatedField):
+    """A task id; a task the requester cannot see (or a deleted one) does not exist for them.
+
+    For the apps whose rows hang off a task (comments, attachments).
+    """
+
+    def get_queryset(self):
+        return tasks_visible_to(self.context["request"].user).select_related("department")
 
 
 class UserIdsField(serializers.ListField):

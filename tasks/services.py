@@ -1,19 +1,20 @@
 """Writes on tasks. Every status change leaves a TaskStatusHistory row and every change of
-assignees a TaskAssignment row, in the same transaction as the change itself."""
+assignees a TaskAssignment row, in the same transaction as the change itself; each write then
+announces itself through `tasks.events`, still inside that transaction."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import status as http_status
 
 from accounts.models import Department, User
-from core.exceptions import ApplicationError
-from notifications import services as notifications
+from core.exceptions import Forbidden
 
+from .events import task_assigned, task_created, task_updated
 from .models import Task, TaskAssignment, TaskStatusHistory
 
 # "Not given", where None is a real value (a task without a department).
@@ -126,10 +127,52 @@ def task_create(
     task.save()
     history.save()
     added = _add_assignees(task, assignees, by=creator)
-    notifications.notify_task_created(task=task, actor=creator)
+    task_created.send(sender=Task, task=task, actor=creator)
     if added:
-        notifications.notify_task_assigned(task=task, actor=creator, users=added)
+        task_assigned.send(sender=Task, task=task, actor=creator, users=added)
     return task
+
+
+@dataclass
+class _TaskChange:
+    """What one update did, worked out once: what users see as changed (`visible`, the
+    names `task_updated` carries) and the columns that must be saved for it."""
+
+    visible: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    history: TaskStatusHistory | None = None
+    added: list[User] = field(default_factory=list)
+
+    def columns_to_save(self) -> list[str]:
+        columns = list(self.columns)
+        if self.added:
+            columns.append("assigned_by")
+        return [*columns, "updated_at"]
+
+
+def _apply_fields(task: Task, fields: dict, *, change: _TaskChange) -> None:
+    differing = [name for name, value in fields.items() if _differs(task, name, value)]
+    for name in differing:
+        setattr(task, name, fields[name])
+    change.visible += differing
+    change.columns += differing
+
+
+def _apply_status(task: Task, status: str | None, *, by: User, change: _TaskChange) -> None:
+    change.history = None if status is None else _change_status(task, status, by=by)
+    if change.history:
+        change.visible.append("status")
+        change.columns += ["status", "completed_at", "completed_late"]
+
+
+def _apply_assignees(task: Task, assignees: Sequence[User] | None, *, by: User, change: _TaskChange) -> None:
+    if assignees is None:
+        return
+    wanted = {user.pk for user in assignees}
+    removed = _remove_assignees(task, [u for u in task.assignees.all() if u.pk not in wanted], by=by)
+    change.added = _add_assignees(task, assignees, by=by)
+    if change.added or removed:
+        change.visible.append("assignees")
 
 
 @transaction.atomic
@@ -145,34 +188,20 @@ def task_update(*, task: Task, by: User, **fields) -> Task:
         _check_future(fields["due_date"])
     assignees = fields.pop("assignees", None)
     status = fields.pop("status", None)
-    changed = [name for name, value in fields.items() if _differs(task, name, value)]
-    for name in changed:
-        setattr(task, name, fields[name])
-    history = None if status is None else _change_status(task, status, by=by)
-    if history:
-        changed += ["status", "completed_at", "completed_late"]
-    added, removed = [], []
-    if assignees is not None:
-        wanted = {user.pk for user in assignees}
-        removed = _remove_assignees(task, [u for u in task.assignees.all() if u.pk not in wanted], by=by)
-        added = _add_assignees(task, assignees, by=by)
-    if added or removed:
-        changed.append("assignees")
-    if not changed:
+    change = _TaskChange()
+    _apply_fields(task, fields, change=change)
+    _apply_status(task, status, by=by, change=change)
+    _apply_assignees(task, assignees, by=by, change=change)
+    if not change.visible:
         return task
     # Only the columns that changed, so unlocked writers of other columns (the reminder job's
     # reminder_sent_for) are not overwritten with what this copy read.
-    columns = [name for name in changed if name != "assignees"]
-    if added:
-        columns.append("assigned_by")
-    if "priority" in changed:
-        columns.append("priority_rank")
-    task.save(update_fields=[*columns, "updated_at"])
-    if history:
-        history.save()
-    notifications.notify_task_updated(task=task, actor=by, changed_fields=changed)
-    if added:
-        notifications.notify_task_assigned(task=task, actor=by, users=added)
+    task.save(update_fields=change.columns_to_save())
+    if change.history:
+        change.history.save()
+    task_updated.send(sender=Task, task=task, actor=by, changed_fields=change.visible)
+    if change.added:
+        task_assigned.send(sender=Task, task=task, actor=by, users=change.added)
     return task
 
 
@@ -184,9 +213,7 @@ def task_mark_done(*, task: Task, by: User) -> Task:
     if history:
         task.save(update_fields=["status", "completed_at", "completed_late", "updated_at"])
         history.save()
-        notifications.notify_task_updated(
-            task=task, actor=by, changed_fields=["status", "completed_at", "completed_late"]
-        )
+        task_updated.send(sender=Task, task=task, actor=by, changed_fields=["status"])
     return task
 
 
@@ -197,7 +224,7 @@ def task_assign(*, task: Task, assignees: Sequence[User], by: User) -> list[int]
     added = _add_assignees(task, assignees, by=by)
     if added:
         task.save(update_fields=["assigned_by", "updated_at"])
-        notifications.notify_task_assigned(task=task, actor=by, users=added)
+        task_assigned.send(sender=Task, task=task, actor=by, users=added)
     return _assignee_ids(task)
 
 
@@ -207,7 +234,7 @@ def task_unassign(*, task: Task, assignees: Sequence[User], by: User) -> list[in
     task = _locked(task)
     if _remove_assignees(task, assignees, by=by):
         task.save(update_fields=["updated_at"])
-        notifications.notify_task_updated(task=task, actor=by, changed_fields=["assignees"])
+        task_updated.send(sender=Task, task=task, actor=by, changed_fields=["assignees"])
     return _assignee_ids(task)
 
 
@@ -217,9 +244,7 @@ def task_delegate(*, task: Task, by: User, to: User) -> Task:
     task = _locked(task)
     current = set(_assignee_ids(task))
     if by.pk not in current:
-        raise ApplicationError(
-            "Only a current assignee can delegate this task.", status_code=http_status.HTTP_403_FORBIDDEN
-        )
+        raise Forbidden("Only a current assignee can delegate this task.")
     if to.pk in current:
         raise ValidationError({"to": "This user is already assigned to the task."})
     task.assignees.remove(by)
@@ -230,7 +255,7 @@ def task_delegate(*, task: Task, by: User, to: User) -> Task:
     task.is_delegated = True
     task.assigned_by = by
     task.save(update_fields=["is_delegated", "assigned_by", "updated_at"])
-    notifications.notify_task_assigned(task=task, actor=by, users=[to])
+    task_assigned.send(sender=Task, task=task, actor=by, users=[to])
     return task
 
 

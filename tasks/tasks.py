@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from .expiry import task_expire_overdue, task_send_due_reminders
+from .expiry import task_expire_overdue
+from .reminders import task_send_due_reminders
 
 
 @shared_task

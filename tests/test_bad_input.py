@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from comments.models import Comment
 from conftest import wait_for
 from notifications.models import Notification
-from notifications.services import notification_email_send, notification_outbox_sweep
+from notifications.outbox import notification_email_send, notification_outbox_sweep
 from notifications.tasks import send_notification_email_task
 from task_api.models import TaskExecution
 from task_api.tests.factories import grant

@@ -71,7 +71,7 @@ schema.config.checks.negative_data_rejection.expected_statuses = [
 def _seed(people):
     """Objects of every kind and state for each requester, and others' they cannot see."""
     from accounts.services import api_key_create
-    from comments.tests.factories import upload
+    from attachments.tests.factories import upload
     from notifications.services import notification_mark_read
     from notifications.tests.factories import NotificationFactory
     from task_api.models import TaskExecution

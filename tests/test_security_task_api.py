@@ -402,7 +402,7 @@ def test_traceback_is_for_staff_only_error_for_everyone(client_for):
 )
 @pytest.mark.django_db
 def test_a_non_json_result_fails_the_run_at_once(client_for, x, y, problem):
-    from task_api.tasks import add
+    from task_api.tasks import add_task as add
 
     owner = grant(UserFactory(), "task_api.run_benchmarks")
     execution = TaskExecutionFactory(user=owner, task_name=ADD, args=[1, 2])
@@ -438,7 +438,7 @@ def test_add_overflowing_to_infinity_fails_at_once_on_a_real_worker(celery_worke
 def test_a_scheduled_report_is_revoked_by_the_real_dispatcher_after_a_department_move(
     celery_worker, allowed, client_for
 ):
-    from task_api.tasks import dispatch_due_executions
+    from task_api.tasks import dispatch_due_executions_task as dispatch_due_executions
 
     employee = allowed["creator"]
     at = timezone.now() + timedelta(seconds=1)

@@ -30,7 +30,7 @@ def existing_ids(people, settings, tmp_path):
     """Real objects, so detail endpoints parse the garbage instead of answering 404 first."""
     settings.MEDIA_ROOT = tmp_path
     from accounts.services import api_key_create
-    from comments.tests.factories import upload
+    from attachments.tests.factories import upload
     from notifications.tests.factories import NotificationFactory
     from task_api.tests.factories import TaskExecutionFactory
     from tasks.models import TaskAssignment

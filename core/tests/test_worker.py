@@ -4,7 +4,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
 from config.celery import app as celery_app
-from core.tasks import ping
+from core.tasks import ping_task as ping
 from core.tests.sample_tasks import database_backend_pid, slow_query
 
 pytestmark = pytest.mark.services

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import RETRYABLE_EMAIL_ERRORS, notification_email_send
+from notifications.outbox import RETRYABLE_EMAIL_ERRORS, notification_email_send
 from notifications.tasks import send_notification_email_task
 from tasks.tests.factories import TaskFactory
 

@@ -1,30 +1,27 @@
 """End to end with real processes: a Celery worker and beat on Redis, the test database on PostgreSQL."""
 
-import importlib
 import re
 import time
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.apps import apps as django_apps
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from conftest import wait_for
+from core.beat import beat_schedule_sync
 from notifications.models import Notification
 from notifications.tasks import send_notification_email_task
 from tasks.models import Task, TaskStatusHistory
 
 pytestmark = pytest.mark.services
 
-beat_migration = importlib.import_module("tasks.migrations.0002_beat_schedule")
-
 
 def fast_schedule(*names):
     """The migration's beat entries (a transactional test before may have flushed them),
     with `names` ticking every second so the test does not wait a minute."""
-    beat_migration.create_beat_schedule(django_apps, None)
+    beat_schedule_sync()
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     for task in PeriodicTask.objects.filter(name__in=names):
         task.interval = every_second

@@ -82,15 +82,14 @@ def schedule_create(
     crontab: dict | None = None,
     enabled: bool = True,
 ) -> TaskSchedule:
+    """Exactly one of `interval` (within MIN_INTERVAL..MAX_INTERVAL) and `crontab`.
+
+    ScheduleCreateSerializer checks both, and the args/kwargs types, before the request gets here.
+    """
     entry = registered_task_for(user=user, task_name=task_name)
     check_payload(args=args, kwargs=kwargs)
     entry.check_arguments(args, kwargs)
     authorize_call(entry=entry, user=user, args=args, kwargs=kwargs)
-    if (interval is None) == (crontab is None):
-        raise ValidationError({"schedule": "Give exactly one of interval or crontab."})
-    problem = interval_problem(**interval) if interval is not None else None
-    if problem:
-        raise ValidationError({"interval": problem})
     if enabled:
         _check_room_for_one_more(user.pk)
     schedule_id = uuid.uuid4()

@@ -1,22 +1,21 @@
-import importlib
 import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.apps import apps as django_apps
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.tests.factories import UserFactory
+from config.beat import BEAT_SCHEDULE
+from core.beat import beat_schedule_sync
 from notifications.models import Notification
 from tasks import expiry
-from tasks.expiry import task_expire_overdue, task_send_due_reminders
+from tasks.expiry import task_expire_overdue
 from tasks.models import Task, TaskStatusHistory
+from tasks.reminders import task_send_due_reminders
 from tasks.tests.factories import TaskFactory
-
-beat_migration = importlib.import_module("tasks.migrations.0002_beat_schedule")
 
 HOUR = timedelta(hours=1)
 
@@ -232,8 +231,8 @@ def test_reminders_run_a_fixed_number_of_queries(people, django_assert_max_num_q
 
 @pytest.mark.django_db
 def test_beat_schedule_is_in_the_database_once_even_if_synced_again():
-    beat_migration.create_beat_schedule(django_apps, None)
-    beat_migration.create_beat_schedule(django_apps, None)
+    beat_schedule_sync()
+    beat_schedule_sync()
 
     entries = {t.name: t for t in PeriodicTask.objects.select_related("interval", "crontab")}
     expire = entries["tasks.expire_overdue"]
@@ -251,7 +250,7 @@ def test_the_scheduled_task_names_exist():
     from config.celery import app
 
     app.loader.import_default_modules()
-    for name, task, *_ in beat_migration.SCHEDULE:
+    for name, task, *_ in BEAT_SCHEDULE:
         assert task in app.tasks, name
 
 

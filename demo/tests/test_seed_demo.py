@@ -2,7 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from comments.models import Attachment, Comment
+from attachments.models import Attachment
+from comments.models import Comment
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db

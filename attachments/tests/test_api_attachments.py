@@ -5,9 +5,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from comments.models import Attachment
+from attachments.models import Attachment
+from comments.tests.factories import TaskFactory
 
-from .factories import TaskFactory, stored_files, upload
+from .factories import stored_files, upload
 
 
 def post_file(client, task, name="notes.txt", data=b"hello", content_type="text/plain"):
@@ -97,7 +98,7 @@ def test_oversized_upload_is_413_and_leaves_nothing(size, cast, task, client_for
 def test_a_body_far_over_the_cap_is_refused_unread(cast, task, client_for, settings):
     settings.ATTACHMENT_MAX_BYTES = 1000
 
-    with mock.patch("comments.views.AttachmentUploadSerializer") as parse:
+    with mock.patch("attachments.views.AttachmentUploadSerializer") as parse:
         response = post_file(client_for(cast["creator"]), task, data=b"x" * 500_000)
 
     assert response.status_code == 413

@@ -1,0 +1,49 @@
+"""The notifications app listening to the apps below it; connected in NotificationsConfig.ready.
+
+Each receiver looks its service up on the module when called (not bound at import), so
+replacing a service (tests do) replaces what the signal reaches.
+"""
+
+from comments.events import comment_created
+from comments.models import Comment
+from tasks.events import task_assigned, task_created, task_updated, tasks_due_soon, tasks_expired
+from tasks.models import Task
+
+from . import services
+
+
+def on_task_created(sender, *, task, actor, **kwargs) -> None:
+    services.notify_task_created(task=task, actor=actor)
+
+
+def on_task_updated(sender, *, task, actor, changed_fields, **kwargs) -> None:
+    services.notify_task_updated(task=task, actor=actor, changed_fields=changed_fields)
+
+
+def on_task_assigned(sender, *, task, actor, users, **kwargs) -> None:
+    services.notify_task_assigned(task=task, actor=actor, users=users)
+
+
+def on_tasks_expired(sender, *, task_titles, **kwargs) -> None:
+    services.notify_tasks_expired(task_titles=task_titles)
+
+
+def on_tasks_due_soon(sender, *, due_dates, **kwargs) -> None:
+    services.notify_tasks_due_soon(due_dates=due_dates)
+
+
+def on_comment_created(sender, *, comment, **kwargs) -> None:
+    services.notify_task_commented(comment=comment)
+
+
+def connect() -> None:
+    """Connect every receiver once (dispatch_uid makes a second call a no-op)."""
+    for signal, receiver, sender in [
+        (task_created, on_task_created, Task),
+        (task_updated, on_task_updated, Task),
+        (task_assigned, on_task_assigned, Task),
+        (tasks_expired, on_tasks_expired, Task),
+        (tasks_due_soon, on_tasks_due_soon, Task),
+        (comment_created, on_comment_created, Comment),
+    ]:
+        signal.connect(receiver, sender=sender, dispatch_uid=f"notifications.{receiver.__name__}")
