@@ -12,7 +12,7 @@ from . import services
 from .decorators import api_task
 
 
-# Beat runs this every 5 s (entry created by migration 0002). Results are not kept: a
+# Beat runs this every 5 s (entry in config/beat.py). Results are not kept: a
 # row every few seconds in django-celery-results would only bury the real ones.
 @shared_task(name="task_api.tasks.dispatch_due_executions", ignore_result=True)
 def dispatch_due_executions_task() -> int:
