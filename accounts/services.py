@@ -74,6 +74,22 @@ def user_revoke_credentials(*, user: User) -> None:
     ApiKey.objects.filter(user=user).delete()
 
 
+def department_create(*, name: str, manager: User | None = None) -> Department:
+    return Department.objects.create(name=name, manager=manager)
+
+
+def department_update(*, department: Department, **fields) -> Department:
+    for name, value in fields.items():
+        setattr(department, name, value)
+    department.save(update_fields=list(fields) or None)
+    return department
+
+
+def department_delete(*, department: Department) -> None:
+    """People of the department keep their accounts, with no department (SET_NULL)."""
+    department.delete()
+
+
 def user_issue_jwt(*, user: User) -> dict:
     refresh = RefreshToken.for_user(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}

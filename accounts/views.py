@@ -148,6 +148,7 @@ class UserViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
         return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
+        # The input serializer is not the answer's: the answer is the re-read user, with task_stats.
         super().update(request, *args, **kwargs)
         return Response(UserSerializer(self.get_queryset().get(pk=kwargs["pk"])).data)
 
@@ -167,6 +168,17 @@ class DepartmentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.departments_list()
+
+    def perform_create(self, serializer):
+        department = services.department_create(**serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=department.pk)
+
+    def perform_update(self, serializer):
+        department = services.department_update(department=serializer.instance, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=department.pk)
+
+    def perform_destroy(self, instance):
+        services.department_delete(department=instance)
 
 
 class ApiKeyViewSet(

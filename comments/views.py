@@ -39,17 +39,18 @@ class CommentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
         return CommentSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = services.comment_create(
+        comment = services.comment_create(
             task=serializer.validated_data["task"],
             author=self.request.user,
             content=serializer.validated_data["content"],
         )
+        serializer.instance = self.get_queryset().get(pk=comment.pk)
 
     def perform_update(self, serializer):
-        comment = serializer.instance
-        serializer.instance = services.comment_update(
-            comment=comment, content=serializer.validated_data.get("content", comment.content)
+        comment = services.comment_update(
+            comment=serializer.instance, content=serializer.validated_data.get("content", serializer.instance.content)
         )
+        serializer.instance = self.get_queryset().get(pk=comment.pk)
 
     def perform_destroy(self, instance):
         services.comment_delete(comment=instance)
