@@ -54,6 +54,20 @@ def api_client():
 
 
 @pytest.fixture
+def fresh_watcher(monkeypatch):
+    """A long-poll FinishWatcher of this test's own (any earlier one stopped), stopped afterwards."""
+    from task_api import events
+
+    if events._watcher is not None:
+        events._watcher.stop()
+    monkeypatch.setattr(events, "_client", None)
+    monkeypatch.setattr(events, "_watcher", None)
+    yield
+    if events._watcher is not None:
+        events._watcher.stop()
+
+
+@pytest.fixture
 def client_for():
     """client_for(user) -> an APIClient authenticated as that user."""
 

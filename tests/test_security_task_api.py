@@ -28,7 +28,7 @@ from accounts.tests.factories import UserFactory
 from conftest import database_url_for_subprocess, wait_for
 from core import long_poll
 from core.tests.conftest import running_gunicorn
-from task_api import events, services
+from task_api import services
 from task_api.models import TaskExecution
 from task_api.registry import registry
 from task_api.services import EXECUTION_HEADER
@@ -41,18 +41,6 @@ ADD = "task_api.tasks.add"
 EMAIL = "accounts.tasks.send_verification_email"
 REPORT = "tasks.reports.tasks_summary_report"
 Status = TaskExecution.Status
-
-
-@pytest.fixture
-def fresh_watcher(monkeypatch):
-    """A FinishWatcher of this test's own (any earlier one stopped), stopped afterwards."""
-    if events._watcher is not None:
-        events._watcher.stop()
-    monkeypatch.setattr(events, "_client", None)
-    monkeypatch.setattr(events, "_watcher", None)
-    yield
-    if events._watcher is not None:
-        events._watcher.stop()
 
 
 def scheduled(user):

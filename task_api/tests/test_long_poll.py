@@ -25,18 +25,6 @@ LIST_URL = "/api/v1/task-api/executions/"
 Status = TaskExecution.Status
 
 
-@pytest.fixture
-def fresh_watcher(monkeypatch):
-    """A new FinishWatcher for the test (any earlier one stopped), stopped afterwards."""
-    if events._watcher is not None:
-        events._watcher.stop()
-    monkeypatch.setattr(events, "_client", None)
-    monkeypatch.setattr(events, "_watcher", None)
-    yield
-    if events._watcher is not None:
-        events._watcher.stop()
-
-
 def watcher_subscriptions(pid):
     """The Redis pubsub connections of process `pid`'s FinishWatcher."""
     return [
