@@ -1,1 +1,1 @@
-from comments.tests.conftest import cast, media_root, task  # noqa: F401
+from comments.tests.conftest import cast, many, media_root, task, world  # noqa: F401

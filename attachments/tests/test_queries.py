@@ -2,26 +2,9 @@
 
 import pytest
 
-from comments.tests.factories import CommentFactory, TaskFactory
-
-from .factories import upload
-
 # Authentication is forced, so these are the endpoint's own queries.
 LIST_QUERIES = 2  # count, page
 DETAIL_QUERIES = 1
-
-
-@pytest.fixture
-def many(cast):
-    """Twelve visible tasks in dept_a, each with two comments and two attachments."""
-    tasks = TaskFactory.create_batch(
-        12, creator=cast["creator"], department=cast["dept_a"], assignees=[cast["assignee"]]
-    )
-    for task in tasks:
-        CommentFactory.create_batch(2, task=task, author=cast["assignee"])
-        upload(task=task, by=cast["assignee"])
-        upload(task=task, by=cast["creator"])
-    return tasks
 
 
 @pytest.mark.parametrize("persona", ["ceo", "manager", "assignee"])

@@ -3,8 +3,21 @@ from pathlib import Path
 import pytest
 
 from accounts.tests.factories import UserFactory
+from attachments.models import Attachment
+from attachments.tests.factories import stored_files, upload
+from comments.models import Comment
 
-from .factories import TaskFactory
+from .factories import CommentFactory, TaskFactory
+
+# The personas of the comment and attachment matrices, and which of them see the task.
+PERSONAS = ["ceo", "hr", "manager", "other_manager", "creator", "assignee", "assigner", "outsider"]
+SEES_TASK = {"ceo", "hr", "manager", "creator", "assignee", "assigner"}
+
+
+def expect(persona, *, allowed, granted_to, refused=403, invisible=404):
+    if persona not in SEES_TASK:
+        return invisible
+    return allowed if persona in granted_to else refused
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +53,32 @@ def task(cast):
         department=cast["dept_a"],
         assignees=[cast["assignee"], cast["colleague"]],
     )
+
+
+@pytest.fixture
+def world(cast, task, media_root):
+    """Someone else's comment and attachment on the task, and a way to see if anything changed."""
+    others_comment = CommentFactory(task=task, author=cast["colleague"], content="original")
+    others_file = upload(task=task, by=cast["colleague"], name="plan.txt", data=b"plan v1")
+
+    def snapshot():
+        return (
+            sorted(Comment.objects.values_list("id", "task_id", "author_id", "content")),
+            sorted(Attachment.objects.values_list("id", "task_id", "file", "name", "size")),
+            stored_files(media_root),
+        )
+
+    return {"comment": others_comment, "attachment": others_file, "snapshot": snapshot}
+
+
+@pytest.fixture
+def many(cast):
+    """Twelve visible tasks in dept_a, each with two comments and two attachments."""
+    tasks = TaskFactory.create_batch(
+        12, creator=cast["creator"], department=cast["dept_a"], assignees=[cast["assignee"]]
+    )
+    for task in tasks:
+        CommentFactory.create_batch(2, task=task, author=cast["assignee"])
+        upload(task=task, by=cast["assignee"])
+        upload(task=task, by=cast["creator"])
+    return tasks

@@ -5,36 +5,10 @@ Refused writes must leave the comments, the attachments and the files on disk as
 
 import pytest
 
-from attachments.models import Attachment
-from attachments.tests.factories import stored_files, upload
 from comments.models import Comment
+from comments.tests.conftest import PERSONAS, SEES_TASK, expect
 
 from .factories import CommentFactory
-
-PERSONAS = ["ceo", "hr", "manager", "other_manager", "creator", "assignee", "assigner", "outsider"]
-SEES_TASK = {"ceo", "hr", "manager", "creator", "assignee", "assigner"}
-
-
-def expect(persona, *, allowed, granted_to, refused=403, invisible=404):
-    if persona not in SEES_TASK:
-        return invisible
-    return allowed if persona in granted_to else refused
-
-
-@pytest.fixture
-def world(cast, task, media_root):
-    """Someone else's comment and attachment on the task, and a way to see if anything changed."""
-    others_comment = CommentFactory(task=task, author=cast["colleague"], content="original")
-    others_file = upload(task=task, by=cast["colleague"], name="plan.txt", data=b"plan v1")
-
-    def snapshot():
-        return (
-            sorted(Comment.objects.values_list("id", "task_id", "author_id", "content")),
-            sorted(Attachment.objects.values_list("id", "task_id", "file", "name", "size")),
-            stored_files(media_root),
-        )
-
-    return {"comment": others_comment, "attachment": others_file, "snapshot": snapshot}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
