@@ -100,8 +100,10 @@ class RefreshSerializer(TokenRefreshSerializer):
             raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from exc
 
 
-class RefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+class LogoutInputSerializer(serializers.Serializer):
+    """A client that only has a DRF token logs out with an empty body."""
+
+    refresh = serializers.CharField(required=False)
 
 
 class ApiTokenSerializer(serializers.Serializer):

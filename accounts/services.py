@@ -96,7 +96,11 @@ def user_issue_jwt(*, user: User) -> dict:
 
 
 @transaction.atomic
-def user_logout(*, user: User, refresh: str) -> None:
+def user_logout(*, user: User, refresh: str | None = None) -> None:
+    """Ends the session of a client: the refresh token it sent (if any) and the user's DRF token."""
+    if refresh is None:
+        Token.objects.filter(user=user).delete()
+        return
     try:
         token = RefreshToken(refresh)
     except TokenError as exc:

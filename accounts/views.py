@@ -20,7 +20,7 @@ from .serializers import (
     ApiTokenSerializer,
     DepartmentSerializer,
     LoginSerializer,
-    RefreshInputSerializer,
+    LogoutInputSerializer,
     RefreshSerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
@@ -97,11 +97,11 @@ class RefreshView(TokenRefreshView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated, DenyApiKey]
 
-    @extend_schema(request=RefreshInputSerializer, responses={205: None})
+    @extend_schema(request=LogoutInputSerializer, responses={205: None})
     def post(self, request):
-        data = RefreshInputSerializer(data=request.data)
+        data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_logout(user=request.user, refresh=data.validated_data["refresh"])
+        services.user_logout(user=request.user, refresh=data.validated_data.get("refresh"))
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

@@ -3,9 +3,36 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.urls import browsable_api_urls
-from core.views import HealthView
+from core.views import ApiRootView, HealthView
+
+# What `GET /api/v1/` lists: a name for each top-level resource and the URL name it resolves to.
+API_ROOT = {
+    "auth/register": "auth-register",
+    "auth/login": "auth-login",
+    "auth/refresh": "auth-refresh",
+    "auth/logout": "auth-logout",
+    "auth/me": "auth-me",
+    "auth/api-token": "auth-api-token",
+    "users": "user-list",
+    "departments": "department-list",
+    "api-keys": "api-key-list",
+    "tasks": "task-list",
+    "task-assignments": "task-assignment-list",
+    "comments": "comment-list",
+    "attachments": "attachment-list",
+    "notifications": "notification-list",
+    "task-api/available": "task-api-available",
+    "task-api/execute": "task-api-execute",
+    "task-api/executions": "task-execution-list",
+    "task-api/schedules": "task-schedule-list",
+    "health": "health",
+    "schema": "schema",
+    "docs": "swagger-ui",
+    "redoc": "redoc",
+}
 
 api_v1 = [
+    path("", ApiRootView.as_view(resources=API_ROOT), name="api-root"),
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -5,10 +5,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
@@ -79,3 +80,23 @@ class HealthView(APIView):
         if failing:
             body["failing"] = failing
         return Response(body, status=503 if failing else 200)
+
+
+class ApiRootView(APIView):
+    """`GET /api/v1/`: the API's top-level resources and their URLs, to discover it from.
+
+    `resources` maps a name to a URL name; config/urls.py, which wires the apps, fills it.
+    """
+
+    resources: dict[str, str] = {}
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                response={"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
+                description="Top-level resources by name, each with its absolute URL.",
+            )
+        },
+    )
+    def get(self, request):
+        return Response({name: reverse(url_name, request=request) for name, url_name in self.resources.items()})

@@ -172,6 +172,19 @@ def test_logout_blacklists_refresh_and_deletes_drf_token(api_client):
     assert token_client.get(reverse("auth-me")).status_code == 401
 
 
+def test_a_client_with_only_a_drf_token_logs_out_with_an_empty_body(api_client):
+    UserFactory(email="u@example.com")
+    tokens = login(api_client, "u@example.com").json()
+    drf_token = bearer(tokens["access"]).post(reverse("auth-api-token")).json()["token"]
+    token_client = APIClient()
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {drf_token}")
+
+    response = token_client.post(reverse("auth-logout"), {}, format="json")
+
+    assert response.status_code == 205
+    assert token_client.get(reverse("auth-me")).status_code == 401
+
+
 def test_logout_refuses_another_users_refresh_token(api_client):
     UserFactory(email="a@example.com")
     UserFactory(email="b@example.com")

@@ -264,3 +264,19 @@ def test_the_compose_environment_passes_the_deploy_checks():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_api_root_lists_every_top_level_resource_with_a_working_url(people, client_for, api_client):
+    client = client_for(people["ceo"])
+
+    response = client.get("/api/v1/")
+
+    assert response.status_code == 200
+    resources = response.json()
+    assert resources["tasks"] == "http://testserver/api/v1/tasks/"
+    assert {"users", "departments", "tasks", "comments", "attachments", "notifications", "task-api/executions"} <= set(
+        resources
+    )
+    for url in resources.values():
+        assert client.get(url.removeprefix("http://testserver")).status_code not in (404, 500), url
+    assert api_client.get("/api/v1/").status_code == 401
