@@ -95,31 +95,16 @@ class LoginFailureThrottle(AuthFailureThrottle):
     per_account = True
 
 
-class RegistrationThrottle(SharedCacheThrottleMixin, SimpleRateThrottle):
+class RegistrationThrottle(AuthFailureThrottle):
     """THROTTLE_REGISTER_RATE accounts created per client IP; the view records each success."""
 
     scope = "register"
 
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def allow_request(self, request, view):
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
-        return len(self.history) < self.num_requests or self.throttle_failure()
+    def _keys(self, ip: str, email) -> list[tuple[str, int]]:
+        return [(self.cache_format % {"scope": self.scope, "ident": ip}, self.num_requests)]
 
     def record_success(self, request) -> None:
-        if self.rate is None:
-            return
-        key, now = self.get_cache_key(request, None), self.timer()
-        history = [t for t in self.cache.get(key, []) if t > now - self.duration]
-        self.cache.set(key, [now, *history], self.duration)
+        self.record(ip=client_ip(request), email=None)
 
 
 def login_wait(request, email) -> float | None:

@@ -28,7 +28,7 @@ class JsonErrorsMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            request.path.startswith("/api/")
+            is_api(request)
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
             and not getattr(response, "streaming", False)
@@ -42,7 +42,7 @@ class JsonErrorsMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if not request.path.startswith("/api/"):
+        if not is_api(request):
             return None
         if isinstance(exception, SuspiciousOperation):
             # A request Django refused to read (too big, too many fields): the client's fault.
