@@ -4,9 +4,10 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
 from django.urls import is_valid_path
+from rest_framework.exceptions import ValidationError
 
 from .exceptions import request_error_response
-from .parsers import NUL, NUL_MESSAGE
+from .parsers import NUL, form_check
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +115,10 @@ def nul_in_query(request) -> JsonResponse | None:
         params = request.GET
     except SuspiciousOperation as exc:  # too many parameters
         return request_error_response(exc)
-    for name, values in params.lists():
-        if NUL in name:
-            return JsonResponse({"detail": NUL_MESSAGE}, status=400)
-        if any(NUL in value for value in values):
-            return JsonResponse({name: [NUL_MESSAGE]}, status=400)
+    try:
+        form_check(params)
+    except ValidationError as exc:
+        return JsonResponse(exc.detail, status=400)
     return None
 
 
