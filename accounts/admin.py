@@ -14,12 +14,12 @@ admin.site.login_form = GuardedAdminAuthenticationForm
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "name", "role", "department", "is_active", "is_staff", "date_joined"]
-    list_filter = ["role", "department", "is_active", "is_staff"]
+    list_display = ["email", "name", "role", "department", "is_active", "is_staff", "email_verified", "date_joined"]
+    list_filter = ["role", "department", "is_active", "is_staff", "email_verified"]
     search_fields = ["email", "name", "external_id"]
     readonly_fields = ["external_id", "date_joined", "last_login"]
     fieldsets = [
-        (None, {"fields": ["email", "password", "external_id"]}),
+        (None, {"fields": ["email", "email_verified", "password", "external_id"]}),
         ("Profile", {"fields": ["name", "role", "department"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),

@@ -1,4 +1,4 @@
-"""Login forms of the admin and the browsable API, guarded like the API login."""
+"""Login forms of the admin and the browsable API (guarded like the API login), and the reset page's form."""
 
 import math
 
@@ -38,3 +38,21 @@ class GuardedAuthenticationForm(LoginGuardMixin, AuthenticationForm):
 
 class GuardedAdminAuthenticationForm(LoginGuardMixin, AdminAuthenticationForm):
     pass
+
+
+class ResetPasswordForm(forms.Form):
+    """The reset page's form; the strength rules are the service's (Django's validators)."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=200)
+    new_password1 = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    new_password2 = forms.CharField(
+        label="New password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", "The two passwords differ.")
+        return data

@@ -26,9 +26,11 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = [
             "id", "external_id", "email", "name", "role", "department",
-            "is_active", "is_staff", "date_joined", "task_stats",
+            "is_active", "is_staff", "email_verified", "date_joined", "task_stats",
         ]
-        read_only_fields = ["id", "external_id", "is_active", "is_staff", "date_joined", "task_stats"]
+        read_only_fields = [
+            "id", "external_id", "is_active", "is_staff", "email_verified", "date_joined", "task_stats",
+        ]
 
     def get_task_stats(self, user) -> TaskStatsSerializer:
         # Counts come from the annotations of selectors.users_list; a plain instance gets zeros.
@@ -104,6 +106,32 @@ class LogoutInputSerializer(serializers.Serializer):
     """A client that only has a DRF token logs out with an empty body."""
 
     refresh = serializers.CharField(required=False)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    new_password = serializers.CharField(
+        write_only=True, style={"input_type": "password"}, help_text="Checked by Django's password validators."
+    )
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=User._meta.get_field("email").max_length)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200, help_text="The token of the link in the reset email.")
+    new_password = serializers.CharField(
+        write_only=True, style={"input_type": "password"}, help_text="Checked by Django's password validators."
+    )
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000, help_text="The token of the link in the verification email.")
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 class ApiTokenSerializer(serializers.Serializer):

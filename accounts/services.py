@@ -1,7 +1,9 @@
 import secrets
 import string
 from datetime import datetime
+from functools import partial
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -10,8 +12,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from . import tokens
 from .authentication import KEY_PREFIX
 from .models import ApiKey, Department, User
+from .tasks import send_password_reset_email_task, send_verification_email_task
 
 _PREFIX_ALPHABET = string.ascii_letters + string.digits
 
@@ -40,6 +44,9 @@ def user_update(*, user: User, **fields) -> User:
     email = fields.get("email")
     if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": "A user with this email already exists."})
+    if email and email.lower() != user.email:
+        # A new address is unproven until its own link is followed.
+        fields["email_verified"] = False
     for name, value in fields.items():
         setattr(user, name, value.lower() if name == "email" else value)
     user.save(update_fields=list(fields) or None)
@@ -64,6 +71,16 @@ def user_revoke_credentials(*, user: User) -> None:
     Every path that deactivates a user calls this (API PATCH and DELETE, the admin). The
     deletes go through the ORM so `accounts.signals` drops the cached credentials too.
     """
+    user_sign_out_everywhere(user=user)
+    ApiKey.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> None:
+    """Every refresh token of the user is blacklisted and the DRF token deleted (API keys stay).
+
+    Access tokens already out stay valid until they expire (JWT_ACCESS_MINUTES).
+    """
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
     )
@@ -71,7 +88,79 @@ def user_revoke_credentials(*, user: User) -> None:
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
     Token.objects.filter(user=user).delete()
-    ApiKey.objects.filter(user=user).delete()
+
+
+def _set_new_password(*, user: User, new_password: str) -> None:
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": list(exc.messages)}) from exc
+    user.set_password(new_password)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """Set a new password and end every session of the user; returns the user as saved.
+
+    Read again, locked: a user from the credential cache carries no password hash.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": "The current password is wrong."})
+    _set_new_password(user=user, new_password=new_password)
+    user.save(update_fields=["password"])
+    user_sign_out_everywhere(user=user)
+    return user
+
+
+def user_password_reset_request(*, email: str) -> None:
+    """Mail a reset link to the active account with this address, if there is one.
+
+    Says nothing about whether there was: the caller answers the same either way.
+    """
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).only("pk").first()
+    if user is not None:
+        transaction.on_commit(partial(send_password_reset_email_task.delay, user.pk), robust=True)
+
+
+@transaction.atomic
+def user_password_reset_confirm(*, token: str, new_password: str) -> User:
+    """Set the password of the user the (unused, unexpired) reset token names; every session ends.
+
+    The row is locked while the token is checked, so two uses of one token cannot both pass.
+    Following the emailed link proved the address, so it counts as verified too.
+    """
+    user = tokens.password_reset_user(token, for_update=True)
+    if user is None:
+        raise ValidationError({"token": "This password reset link is invalid, used or expired."})
+    _set_new_password(user=user, new_password=new_password)
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+    user_sign_out_everywhere(user=user)
+    return user
+
+
+def user_email_verification_send(*, user: User) -> None:
+    transaction.on_commit(partial(send_verification_email_task.delay, user.pk), robust=True)
+
+
+@transaction.atomic
+def user_verify_email(*, token: str) -> User:
+    """Mark the address the token was mailed to as verified (again is fine)."""
+    claim = tokens.email_verification_claim(token)
+    user = (
+        User.objects.select_for_update()
+        .filter(external_id=claim["user"], email=claim["email"], is_active=True)
+        .first()
+        if claim
+        else None
+    )
+    if user is None:
+        raise ValidationError({"token": "This verification link is invalid or expired."})
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user
 
 
 def department_create(*, name: str, manager: User | None = None) -> Department:

@@ -107,6 +107,26 @@ class RegistrationThrottle(AuthFailureThrottle):
         self.record(ip=client_ip(request), email=None)
 
 
+class PasswordResetThrottle(AuthFailureThrottle):
+    """Reset emails asked for: THROTTLE_PASSWORD_RESET_RATE per address from any IP (no one can
+    bury an inbox in reset emails), IP_WIDE_FACTOR times that per client IP. Every request
+    counts, for an unknown address too, so the answer tells nothing; the view records each."""
+
+    scope = "password_reset"
+
+    def _keys(self, ip: str, email) -> list[tuple[str, int]]:
+        def key(scope, ident):
+            return self.cache_format % {"scope": scope, "ident": ident}
+
+        return [
+            (key(self.scope, _account(email)), self.num_requests),
+            (key(f"{self.scope}-ip", ip), self.num_requests * self.IP_WIDE_FACTOR),
+        ]
+
+    def record_request(self, request) -> None:
+        self.record_failure(request)
+
+
 def login_wait(request, email) -> float | None:
     """Seconds until a login for `email` from this client may be tried, or None if it may now.
 

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import pages, views
 from .forms import GuardedAuthenticationForm
 
 router = SimpleRouter()
@@ -17,6 +17,14 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/me/", views.MeView.as_view(), name="auth-me"),
     path("auth/api-token/", views.ApiTokenView.as_view(), name="auth-api-token"),
+    path("auth/password/change/", views.PasswordChangeView.as_view(), name="auth-password-change"),
+    path("auth/password/reset/", views.PasswordResetView.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password/reset/confirm/",
+        views.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("auth/verify-email/", views.VerifyEmailView.as_view(), name="auth-verify-email"),
     *router.urls,
 ]
 
@@ -35,3 +43,9 @@ browsable_api_urls = (
     ],
     "rest_framework",
 )
+
+# The pages the links in account emails open (server-rendered, outside the API).
+page_urls = [
+    path("verify-email/", pages.VerifyEmailPage.as_view(), name="verify-email-page"),
+    path("reset-password/", pages.ResetPasswordPage.as_view(), name="reset-password-page"),
+]

@@ -1,14 +1,17 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from core.etag import ConditionalRequestMixin
+from core.lookups import IdOrExternalIdAutoSchema, IdOrExternalIdLookupMixin, id_or_external_id_lookup
 
 from . import selectors, services
 from .filters import UserFilter
@@ -19,8 +22,13 @@ from .serializers import (
     ApiKeyWithSecretSerializer,
     ApiTokenSerializer,
     DepartmentSerializer,
+    DetailSerializer,
+    EmailVerifySerializer,
     LoginSerializer,
     LogoutInputSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     RefreshSerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
@@ -29,9 +37,17 @@ from .serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from .throttling import AuthFailureThrottle, LoginFailureThrottle, RegistrationThrottle
+from .throttling import (
+    AuthFailureThrottle,
+    LoginFailureThrottle,
+    PasswordResetThrottle,
+    RegistrationThrottle,
+    login_failed,
+    login_wait,
+)
 
 BAD_CREDENTIALS = OpenApiResponse(description="The credentials (or the refresh token) are wrong.")
+PASSWORD_RESET_SENT = "If an active account uses this address, a password reset link is on its way to it."
 
 
 class _AuthFailureThrottled(APIView):
@@ -47,7 +63,7 @@ class _AuthFailureThrottled(APIView):
         return 'Bearer realm="api"'
 
     def handle_exception(self, exc):
-        if isinstance(exc, (AuthenticationFailed, ValidationError)):
+        if isinstance(exc, (AuthenticationFailed, ValidationError, DjangoValidationError)):
             self.failure_throttle().record_failure(self.request, self)
         return super().handle_exception(exc)
 
@@ -65,6 +81,7 @@ class RegisterView(_AuthFailureThrottled):
             password=data.validated_data["password"],
         )
         RegistrationThrottle().record_success(request)
+        services.user_email_verification_send(user=user)
         tokens = services.user_issue_jwt(user=user)
         return Response({"user": UserSerializer(user).data, **tokens}, status=status.HTTP_201_CREATED)
 
@@ -105,6 +122,79 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
+class PasswordChangeView(APIView):
+    """Keys cannot change the account; wrong old passwords count in the login throttle's windows."""
+
+    permission_classes = [IsAuthenticated, DenyApiKey]
+
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={200: TokenPairSerializer},
+        description="Sets a new password. Every refresh token of the user is blacklisted and the DRF "
+        "token deleted (API keys stay); the answer is a fresh token pair, so the caller stays signed in.",
+    )
+    def post(self, request):
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wait = login_wait(request, request.user.email)
+        if wait is not None:
+            raise Throttled(wait=wait)
+        try:
+            user = services.user_password_change(user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            if "old_password" in exc.message_dict:
+                login_failed(request, request.user.email)
+            raise
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            update_session_auth_hash(request, user)  # this browser session stays signed in
+        return Response(services.user_issue_jwt(user=user))
+
+
+class PasswordResetView(_AuthFailureThrottled):
+    throttle_classes = [AuthFailureThrottle, PasswordResetThrottle]
+
+    @extend_schema(
+        request=PasswordResetSerializer,
+        responses={202: DetailSerializer},
+        description="Mails a one-time link (valid PASSWORD_RESET_HOURS) to the active account with this "
+        "address. The answer is the same whether or not there is one.",
+    )
+    def post(self, request):
+        data = PasswordResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        PasswordResetThrottle().record_request(request)
+        services.user_password_reset_request(email=data.validated_data["email"])
+        return Response({"detail": PASSWORD_RESET_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(_AuthFailureThrottled):
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={200: DetailSerializer},
+        description="Sets the password of the account the reset token names. The token then stops "
+        "working; every refresh token is blacklisted and the DRF token deleted. 400 on a bad, used or "
+        "expired token (`token`) or a weak password (`new_password`).",
+    )
+    def post(self, request):
+        data = PasswordResetConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_password_reset_confirm(**data.validated_data)
+        return Response({"detail": "Your password has been set. Sign in with it."})
+
+
+class VerifyEmailView(_AuthFailureThrottled):
+    @extend_schema(
+        request=EmailVerifySerializer,
+        responses={200: DetailSerializer},
+        description="Marks the address the token was mailed to as verified; 400 on a bad or expired token.",
+    )
+    def post(self, request):
+        data = EmailVerifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_verify_email(token=data.validated_data["token"])
+        return Response({"detail": "Your email address is verified."})
+
+
 class MeView(generics.RetrieveAPIView):
     serializer_class = UserSerializer
 
@@ -125,7 +215,10 @@ class ApiTokenView(APIView):
     partial_update=extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer}),
     destroy=extend_schema(description="Deactivates the user (is_active=false); nothing is deleted."),
 )
-class UserViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
+class UserViewSet(ConditionalRequestMixin, IdOrExternalIdLookupMixin, viewsets.ModelViewSet):
+    """Users, addressed by id or external_id."""
+
+    schema = IdOrExternalIdAutoSchema()
     permission_classes = [IsAuthenticated, UserObjectPermission]
     filterset_class = UserFilter
     search_fields = ["name", "email"]
@@ -150,7 +243,7 @@ class UserViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         # The input serializer is not the answer's: the answer is the re-read user, with task_stats.
         super().update(request, *args, **kwargs)
-        return Response(UserSerializer(self.get_queryset().get(pk=kwargs["pk"])).data)
+        return Response(UserSerializer(self.get_queryset().get(**id_or_external_id_lookup(kwargs["pk"]))).data)
 
     def perform_update(self, serializer):
         services.user_update(user=serializer.instance, **serializer.validated_data)
