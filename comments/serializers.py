@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from tasks.serializers import VisibleTaskField
+from core.expand import ExpandableField
+from tasks.serializers import UserBriefSerializer, VisibleTaskField
 
 from .models import Comment
 
@@ -9,8 +10,13 @@ from .models import Comment
 COMMENT_MAX_LENGTH = 20_000
 
 
+# `?expand=author`: the author as a person instead of an id.
+COMMENT_EXPANSIONS = ("author",)
+
+
 class CommentSerializer(serializers.ModelSerializer):
     task = VisibleTaskField()
+    author = ExpandableField(brief=UserBriefSerializer)
     content = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
 
     class Meta:
@@ -23,6 +29,7 @@ class CommentUpdateSerializer(serializers.ModelSerializer):
     """A comment stays on its task: only the text changes."""
 
     content = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
+    author = ExpandableField(brief=UserBriefSerializer)
 
     class Meta:
         model = Comment

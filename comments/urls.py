@@ -10,6 +10,7 @@ router.register("comments", views.CommentViewSet, basename="comment")
 task_comments = views.TaskCommentViewSet.as_view({"get": "list", "post": "create"})
 
 urlpatterns = [
-    path("tasks/<int:task_pk>/comments/", task_comments, name="task-comments"),
+    # task_pk: the task's id or external_id; anything else is a 404 from the view.
+    path("tasks/<str:task_pk>/comments/", task_comments, name="task-comments"),
     *router.urls,
 ]

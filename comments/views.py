@@ -1,4 +1,3 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound
@@ -6,15 +5,34 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from core.etag import ConditionalRequestMixin
+from core.expand import ExpandMixin, expand_parameter
+from core.lookups import ID_OR_EXTERNAL_ID_SCHEMA
 
 from . import selectors, services
 from .filters import CommentFilter
 from .models import Comment
 from .permissions import IsCommentAuthorOrReadOnly
-from .serializers import CommentSerializer, CommentUpdateSerializer, TaskCommentCreateSerializer
+from .serializers import COMMENT_EXPANSIONS, CommentSerializer, CommentUpdateSerializer, TaskCommentCreateSerializer
+
+EXPAND_AUTHOR = expand_parameter(COMMENT_EXPANSIONS, "`author` becomes {id, external_id, name, email, role}.")
+TASK_PK = OpenApiParameter(
+    "task_pk", ID_OR_EXTERNAL_ID_SCHEMA, OpenApiParameter.PATH, description="The task's id or external_id (UUID)."
+)
 
 
-class CommentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
+class ExpandAuthorMixin(ExpandMixin):
+    expansions = COMMENT_EXPANSIONS
+    expanding_actions = {"list", "retrieve", "create", "update", "partial_update"}
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[EXPAND_AUTHOR]),
+    retrieve=extend_schema(parameters=[EXPAND_AUTHOR]),
+    create=extend_schema(parameters=[EXPAND_AUTHOR]),
+    update=extend_schema(parameters=[EXPAND_AUTHOR]),
+    partial_update=extend_schema(parameters=[EXPAND_AUTHOR]),
+)
+class CommentViewSet(ExpandAuthorMixin, ConditionalRequestMixin, viewsets.ModelViewSet):
     """Comments on the live tasks the requester can see.
 
     Anyone who can see a task may comment on it. The spec names the creator, the editors
@@ -31,7 +49,7 @@ class CommentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Comment.objects.none()
-        return selectors.comments_visible_to(self.request.user)
+        return selectors.comments_visible_to(self.request.user, with_authors="author" in self.expand)
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -57,15 +75,16 @@ class CommentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter("task_pk", OpenApiTypes.INT, OpenApiParameter.PATH)]),
+    list=extend_schema(parameters=[TASK_PK, EXPAND_AUTHOR]),
     create=extend_schema(
-        parameters=[OpenApiParameter("task_pk", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        parameters=[TASK_PK, EXPAND_AUTHOR],
         request=TaskCommentCreateSerializer,
         responses={201: CommentSerializer},
     ),
 )
-class TaskCommentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
-    """The comments of one task, newest first; a task the requester cannot see is a 404.
+class TaskCommentViewSet(ExpandAuthorMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """The comments of one task (by its id or external_id), newest first; a task the requester
+    cannot see is a 404.
 
     Who may comment is as on /comments/: anyone who can see the task.
     """
@@ -83,7 +102,7 @@ class TaskCommentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewset
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Comment.objects.none()
-        return selectors.comments_of_task(self.get_task())
+        return selectors.comments_of_task(self.get_task(), with_authors="author" in self.expand)
 
     def create(self, request, *args, **kwargs):
         task = self.get_task()

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from .db import MAX_ID
+from .lookups import ID_OR_EXTERNAL_ID_SCHEMA, parse_id_or_external_id
 
 # No time zone has used an offset beyond ±14:00; Python accepts up to ±23:59 and PostgreSQL
 # only ±15:59, so a larger one would reach the database as a 500.
@@ -53,6 +54,44 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class IdOrExternalIdField(forms.CharField):
+    """An integer id or an `external_id` (canonical UUID); `words` are accepted as themselves
+    (lower-cased), e.g. `none`. Anything else is a 400 naming the parameter."""
+
+    def __init__(self, *, words=(), **kwargs):
+        self.words = tuple(words)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if value == "":
+            return None
+        if value.lower() in self.words:
+            return value.lower()
+        parsed = parse_id_or_external_id(value)
+        if parsed is None:
+            alternatives = "".join(f" or `{word}`" for word in self.words)
+            raise forms.ValidationError(f"Enter an id or an external id (UUID){alternatives}.", code="invalid")
+        return parsed
+
+
+def id_or_external_id_kwargs(relation: str, value) -> dict:
+    """Filter kwargs matching the row at `relation` by its id (int) or its external_id (UUID)."""
+    return {f"{relation}_id": value} if isinstance(value, int) else {f"{relation}__external_id": value}
+
+
+@extend_schema_field(ID_OR_EXTERNAL_ID_SCHEMA)
+class IdOrExternalIdFilter(django_filters.Filter):
+    """The row at `field_name` (a foreign key, e.g. "creator") by its id or its external_id."""
+
+    field_class = IdOrExternalIdField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**id_or_external_id_kwargs(self.field_name, value))
 
 
 class StrictBooleanField(forms.CharField):

@@ -75,6 +75,10 @@ def _empty_means_absent(operation) -> None:
     if any(p["name"] == "page" for p in parameters):
         for parameter in parameters:
             parameter["allowEmptyValue"] = True
+    # An empty `?expand=` expands nothing, wherever it is taken (core.expand).
+    for parameter in parameters:
+        if parameter["name"] == "expand":
+            parameter["allowEmptyValue"] = True
 
 
 def _json_bodies_only(operation) -> None:
