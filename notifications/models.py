@@ -19,6 +19,8 @@ class Notification(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # Never sent: the recipient turned emails of this kind off.
+        SKIPPED = "skipped", "Skipped (turned off)"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -32,6 +34,9 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     message = models.CharField(max_length=500)
+    # False: the recipient turned in-app notifications of this kind off, so the row is only
+    # the outbox entry of its email and the API never shows it.
+    in_app = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -69,3 +74,36 @@ class Notification(models.Model):
     @property
     def is_read(self):
         return self.read_at is not None
+
+
+class EmailOutbox(Notification):
+    """The same rows seen as the email outbox: its own admin list, with the email's fields."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "outbox email"
+        verbose_name_plural = "email outbox"
+
+
+class NotificationPreference(models.Model):
+    """Which kinds of notification a user gets, per channel; a kind not stored here is on."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        IN_APP = "in_app", "In-app"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    # {kind: bool} for the kinds the user set; a new kind is on until they turn it off.
+    email = models.JSONField(default=dict, blank=True)
+    in_app = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Notification preferences of {self.user_id}"
+
+    @staticmethod
+    def wants(stored: dict | None, kind: str) -> bool:
+        """Whether a channel's stored choices (None: no row yet) let `kind` through."""
+        return (stored or {}).get(kind, True) is not False

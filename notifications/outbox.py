@@ -14,6 +14,7 @@ from functools import partial
 
 from celery import current_app
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from kombu.exceptions import OperationalError as BrokerError
 
-from .models import Notification
+from .models import Notification, NotificationPreference
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,13 @@ def _outbox_abandoned(now: datetime) -> QuerySet[Notification]:
     )
 
 
+def outbox_stuck(*, now: datetime | None = None) -> QuerySet[Notification]:
+    """Emails past their window (staff dashboard): pending but never queued or lost on the way,
+    or left `sending` by a dead worker. The sweeper retries these; still here means it could not."""
+    now = now or timezone.now()
+    return _outbox_due(now) | _outbox_abandoned(now)
+
+
 def notification_outbox_sweep(*, now: datetime | None = None) -> int:
     """Queue the emails whose send task never reached the broker (or got lost on the way),
     and those a dead worker left claimed.
@@ -140,6 +148,14 @@ def _email_for(notification: Notification) -> EmailMultiAlternatives:
     return email
 
 
+def _recipient_wants_email(notification: Notification) -> bool:
+    try:
+        stored = notification.recipient.notification_preferences.email
+    except ObjectDoesNotExist:
+        stored = None
+    return NotificationPreference.wants(stored, notification.kind)
+
+
 def notification_email_send(*, notification_id: int, final_attempt: bool = True) -> bool:
     """Send one notification's email, at most once; False when there is nothing to do.
 
@@ -154,11 +170,17 @@ def notification_email_send(*, notification_id: int, final_attempt: bool = True)
     )
     if not claimed:
         return False
-    notification = Notification.objects.select_related("recipient", "task", "actor").get(id=notification_id)
+    notification = Notification.objects.select_related(
+        "recipient", "recipient__notification_preferences", "task", "actor"
+    ).get(id=notification_id)
     # Only this claim's outcome is written, never over a later claim of the same row.
     mine = Notification.objects.filter(
         id=notification_id, email_status=Status.SENDING, email_claimed_at=claimed_at
     )
+    if not _recipient_wants_email(notification):
+        # Turned off after the row was written (or while it waited for a retry).
+        mine.update(email_status=Status.SKIPPED)
+        return False
     try:
         _email_for(notification).send()
     except Exception as exc:

@@ -18,7 +18,7 @@ from tasks.events import UPDATED_FIELDS
 from tasks.models import Task
 from tasks.selectors import task_assignee_ids, task_audience
 
-from .models import Notification
+from .models import Notification, NotificationPreference
 from .outbox import notification_emails_enqueue
 
 # Still reachable here, where callers found it before the outbox had a module of its own.
@@ -37,45 +37,95 @@ def _assignee_ids_q(task: Task) -> Q:
     return Q(id__in=task_assignee_ids(task_ids=[task.id]))
 
 
-def _recipient_ids(audience: Q, *, actor: User | None) -> list[int]:
-    """Active users matching `audience`, never the one who acted, each once."""
+# (user id, their stored email choices, their stored in-app choices); None: no preferences row.
+Recipient = tuple[int, dict | None, dict | None]
+PREFERENCE_COLUMNS = ("notification_preferences__email", "notification_preferences__in_app")
+
+
+def _recipients(audience: Q, *, exclude: User | None) -> list[Recipient]:
+    """Active users matching `audience` (never `exclude`, the one who acted), each once, with
+    their preferences joined in the same query."""
     users = User.objects.filter(audience, is_active=True)
-    if actor is not None:
-        users = users.exclude(id=actor.id)
-    return list(users.order_by("id").values_list("id", flat=True))
+    if exclude is not None:
+        users = users.exclude(id=exclude.id)
+    return list(users.order_by("id").values_list("id", *PREFERENCE_COLUMNS))
 
 
-def notification_bulk_create(*, notifications: Sequence[Notification]) -> list[Notification]:
-    """Store notifications in one INSERT and queue their emails once the transaction commits."""
+def _preferences_of(user_ids: Iterable[int]) -> dict[int, tuple[dict, dict]]:
+    """{user id: (email choices, in-app choices)} of those who stored any, in one query."""
+    rows = NotificationPreference.objects.filter(user_id__in=set(user_ids)).values_list("user_id", "email", "in_app")
+    return {user_id: (email, in_app) for user_id, email, in_app in rows}
+
+
+def _delivered(notification: Notification, *, email: dict | None, in_app: dict | None) -> Notification | None:
+    """The notification as the recipient's preferences for its kind want it: shown in the app
+    or not, emailed or not (then its email is `skipped`); None when they want neither."""
+    wants_in_app = NotificationPreference.wants(in_app, notification.kind)
+    wants_email = NotificationPreference.wants(email, notification.kind)
+    if not (wants_in_app or wants_email):
+        return None
+    notification.in_app = wants_in_app
+    if not wants_email:
+        notification.email_status = Notification.EmailStatus.SKIPPED
+    return notification
+
+
+def notification_bulk_create(*, notifications: Sequence[Notification | None]) -> list[Notification]:
+    """Store notifications in one INSERT and queue their emails once the transaction commits.
+
+    None entries (nobody wants them) are dropped; emails turned off are stored as `skipped`
+    and never queued.
+    """
+    notifications = [n for n in notifications if n is not None]
     if not notifications:
         return []
     created = Notification.objects.bulk_create(notifications)
-    # robust: whatever happens while queueing, the request that caused this has committed.
-    transaction.on_commit(
-        partial(notification_emails_enqueue, notification_ids=[n.id for n in created]), robust=True
-    )
+    emails = [n.id for n in created if n.email_status == Notification.EmailStatus.PENDING]
+    if emails:
+        # robust: whatever happens while queueing, the request that caused this has committed.
+        transaction.on_commit(partial(notification_emails_enqueue, notification_ids=emails), robust=True)
     return created
 
 
-def _notify(*, kind: str, task: Task, actor: User | None, message: str, recipient_ids: Iterable[int]):
+def _notify(*, kind: str, task: Task, actor: User | None, message: str, recipients: Iterable[Recipient]):
     return notification_bulk_create(
         notifications=[
-            Notification(recipient_id=rid, kind=kind, task=task, actor=actor, message=message[:500])
-            for rid in recipient_ids
+            _delivered(
+                Notification(recipient_id=rid, kind=kind, task=task, actor=actor, message=message[:500]),
+                email=email,
+                in_app=in_app,
+            )
+            for rid, email, in_app in recipients
         ]
     )
 
 
 def notify_task_created(*, task: Task, actor: User) -> list[Notification]:
+    """The creator (even as the one who acted: seed 004 mails them their new task) and the
+    department's designated manager."""
     audience = Q(id=task.creator_id)
     if task.department_id:
         audience |= Q(id__in=Department.objects.filter(id=task.department_id).values("manager_id"))
-    return _notify(
-        kind=Notification.Kind.CREATED,
-        task=task,
-        actor=actor,
-        message=f"{_name(actor)} created the task {_quote(task.title)}.",
-        recipient_ids=_recipient_ids(audience, actor=actor),
+    recipients = _recipients(audience, exclude=None if actor.pk == task.creator_id else actor)
+    title = _quote(task.title)
+    return notification_bulk_create(
+        notifications=[
+            _delivered(
+                Notification(
+                    recipient_id=rid,
+                    kind=Notification.Kind.CREATED,
+                    task=task,
+                    actor=actor,
+                    message=(
+                        f"You created the task {title}." if rid == actor.pk
+                        else f"{_name(actor)} created the task {title}."
+                    )[:500],
+                ),
+                email=email,
+                in_app=in_app,
+            )
+            for rid, email, in_app in recipients
+        ]
     )
 
 
@@ -94,7 +144,7 @@ def notify_task_updated(*, task: Task, actor: User, changed_fields: Iterable[str
         task=task,
         actor=actor,
         message=message,
-        recipient_ids=_recipient_ids(Q(id=task.creator_id) | _assignee_ids_q(task), actor=actor),
+        recipients=_recipients(Q(id=task.creator_id) | _assignee_ids_q(task), exclude=actor),
     )
 
 
@@ -108,7 +158,7 @@ def notify_task_assigned(*, task: Task, actor: User, users: Iterable[User | int]
         task=task,
         actor=actor,
         message=f"{_name(actor)} assigned you to {_quote(task.title)}.",
-        recipient_ids=_recipient_ids(Q(id__in=ids), actor=actor),
+        recipients=_recipients(Q(id__in=ids), exclude=actor),
     )
 
 
@@ -120,39 +170,51 @@ def notify_task_commented(*, comment) -> list[Notification]:
         task=task,
         actor=author,
         message=f"{_name(author)} commented on {_quote(task.title)}: {excerpt}",
-        recipient_ids=_recipient_ids(Q(id=task.creator_id) | _assignee_ids_q(task), actor=author),
+        recipients=_recipients(Q(id=task.creator_id) | _assignee_ids_q(task), exclude=author),
     )
 
 
 def notify_tasks_expired(*, task_titles: Mapping[int, str]) -> list[Notification]:
-    """Tell creator and assignees of each task that expiry just failed, in two queries."""
+    """Tell creator and assignees of each task that expiry just failed, in three queries."""
     pairs = task_audience(task_ids=task_titles, with_creators=True)
-    return notification_bulk_create(
-        notifications=[
-            Notification(
-                recipient_id=user_id,
-                kind=Notification.Kind.EXPIRED,
-                task_id=task_id,
-                message=f"{_quote(task_titles[task_id])} passed its due date and is now failed.",
+    preferences = _preferences_of(user_id for _, user_id in pairs)
+    notifications = []
+    for task_id, user_id in sorted(pairs):
+        email, in_app = preferences.get(user_id, (None, None))
+        notifications.append(
+            _delivered(
+                Notification(
+                    recipient_id=user_id,
+                    kind=Notification.Kind.EXPIRED,
+                    task_id=task_id,
+                    message=f"{_quote(task_titles[task_id])} passed its due date and is now failed.",
+                ),
+                email=email,
+                in_app=in_app,
             )
-            for task_id, user_id in sorted(pairs)
-        ]
-    )
+        )
+    return notification_bulk_create(notifications=notifications)
 
 
 def notify_tasks_due_soon(*, due_dates: Mapping[int, tuple[str, datetime]]) -> list[Notification]:
-    """Remind the assignees of each task ({id: (title, due_date)}) of its due date, in two queries."""
+    """Remind the assignees of each task ({id: (title, due_date)}) of its due date, in three queries."""
     pairs = task_audience(task_ids=due_dates, with_creators=False)
+    preferences = _preferences_of(user_id for _, user_id in pairs)
     notifications = []
     for task_id, user_id in sorted(pairs):
         title, due_date = due_dates[task_id]
         when = timezone.localtime(due_date).strftime("%Y-%m-%d %H:%M %Z")
+        email, in_app = preferences.get(user_id, (None, None))
         notifications.append(
-            Notification(
-                recipient_id=user_id,
-                kind=Notification.Kind.REMINDER,
-                task_id=task_id,
-                message=f"{_quote(title)} is due on {when}.",
+            _delivered(
+                Notification(
+                    recipient_id=user_id,
+                    kind=Notification.Kind.REMINDER,
+                    task_id=task_id,
+                    message=f"{_quote(title)} is due on {when}.",
+                ),
+                email=email,
+                in_app=in_app,
             )
         )
     return notification_bulk_create(notifications=notifications)
@@ -169,4 +231,17 @@ def notification_mark_read(*, notification: Notification) -> Notification:
 
 
 def notifications_mark_all_read(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def notification_preferences_update(*, user: User, changes: Mapping[str, Mapping[str, bool]]) -> NotificationPreference:
+    """Merge `changes` ({channel: {kind: on}}, checked by the serializer) into the user's
+    stored choices; kinds and channels not named keep theirs."""
+    preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+    for channel, kinds in changes.items():
+        setattr(preference, channel, {**getattr(preference, channel), **kinds})
+    preference.save()
+    return preference

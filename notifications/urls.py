@@ -1,8 +1,13 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import NotificationViewSet
+from .views import NotificationPreferencesView, NotificationViewSet
 
 router = SimpleRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
 
-urlpatterns = router.urls
+# Before the router's routes, so `preferences` is never read as a notification id.
+urlpatterns = [
+    path("notifications/preferences/", NotificationPreferencesView.as_view(), name="notification-preferences"),
+    *router.urls,
+]

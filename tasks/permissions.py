@@ -1,12 +1,17 @@
 """Who may change a task. Who may *see* it is the queryset's job (tasks_visible_to): an
 invisible task is a 404 before any of these checks run.
 
-- Managers of the task (creator, CEO/HR/staff, the manager of the task's department) may
+- Managers of the task (creator, CEO/HR/staff, any manager of the task's department: a
+  `manager` whose department it is or the department's designated manager, and the
+  manager who assigned it: the task's `assigned_by` while that user is a `manager`) may
   edit every field, assign, unassign, delete and mark done.
 - A current assignee who is none of those may change only `status`, mark done and delegate.
 - Delegating is for current assignees only, whoever else the requester is.
-- Anyone else who can see the task (a manager who assigned it once, a second manager of
-  the department who is not its `manager`) reads it and its history, and changes nothing.
+- Anyone else who can see the task (an employee who assigned it) reads it and its history,
+  and changes nothing.
+
+Every check reads the task row, its department row (`select_related`) and the requester: no
+query of its own.
 """
 
 from collections.abc import Mapping
@@ -21,11 +26,17 @@ ASSIGNEE_EDITABLE_FIELDS = {"status"}
 
 
 def can_manage_task(user: User, task: Task) -> bool:
-    return (
-        user.sees_everything
-        or task.creator_id == user.pk
-        or (task.department is not None and task.department.manager_id == user.pk)
-    )
+    """SPEC §3's managers of a task. "The manager who assigned it" is `task.assigned_by` (the
+    latest assigner, the same person `tasks_visible_to` lets see it), not every manager who
+    ever made an assignment record: one who cannot see the task cannot edit it either."""
+    if user.sees_everything or task.creator_id == user.pk:
+        return True
+    if task.department_id is not None and task.department.manager_id == user.pk:
+        return True
+    if user.role != User.Role.MANAGER:
+        return False
+    in_department = task.department_id is not None and task.department_id == user.department_id
+    return in_department or task.assigned_by_id == user.pk
 
 
 def is_assignee(user: User, task: Task) -> bool:
@@ -49,7 +60,10 @@ class TaskPermission(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS or can_manage_task(user, obj):
             return True
         if not is_assignee(user, obj):
-            self.message = "Only the task's creator, its department's manager, CEO or HR may change it."
+            self.message = (
+                "Only the task's creator, a manager of its department, the manager who assigned it, "
+                "CEO or HR may change it."
+            )
             return False
         if action in self.WORK_ACTIONS:
             return True

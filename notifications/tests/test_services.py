@@ -27,13 +27,16 @@ def task(people):
     )
 
 
-def test_created_goes_to_the_department_manager_not_to_the_creator_who_acted(people, task):
+def test_created_goes_to_the_creator_who_acted_and_to_the_department_manager(people, task):
+    """Seed 004: the creator gets the `created` notification (and email) of their own task."""
     services.notify_task_created(task=task, actor=people["creator"])
 
-    assert recipients("created") == ["manager@example.com"]
-    note = Notification.objects.get(kind="created")
-    assert note.actor == people["creator"]
-    assert "Quarterly plan" in note.message
+    assert recipients("created") == ["creator@example.com", "manager@example.com"]
+    mine = Notification.objects.get(kind="created", recipient=people["creator"])
+    theirs = Notification.objects.get(kind="created", recipient=people["manager"])
+    assert mine.actor == theirs.actor == people["creator"]
+    assert mine.message == "You created the task “Quarterly plan”."
+    assert theirs.message == f"{people['creator'].name} created the task “Quarterly plan”."
 
 
 def test_created_by_someone_else_also_tells_the_creator(people, task):

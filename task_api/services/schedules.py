@@ -121,8 +121,10 @@ def schedule_set_enabled(*, schedule: TaskSchedule, enabled: bool) -> TaskSchedu
     if enabled and not periodic_task.enabled:
         _check_room_for_one_more(schedule.user_id)
     periodic_task.enabled = enabled
-    # save(), not update(): its signal is what tells a running beat to reload its schedule.
-    periodic_task.save()
+    # save(), not update(): its signal is what tells a running beat to reload its schedule. Only
+    # these columns: the run counters are beat's, written as it fires (task_api/scheduler.py);
+    # pausing clears last_run_at (django-celery-beat), so a resumed schedule starts afresh.
+    periodic_task.save(update_fields=["enabled", "last_run_at", "date_changed"])
     return schedule
 
 

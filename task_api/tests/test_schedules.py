@@ -141,3 +141,60 @@ def test_firing_rechecks_permissions(runner, sent):
 
 def test_firing_a_deleted_schedule_does_nothing(db):
     assert services.schedule_fire(schedule_id="00000000-0000-0000-0000-000000000000") is None
+
+
+@pytest.fixture
+def beat_scheduler(monkeypatch):
+    """The scheduler `celery beat` builds from the settings, in this process (nothing sent)."""
+    from celery import current_app
+    from celery.utils.imports import symbol_by_name
+    from django_celery_beat import schedulers
+
+    # Beat runs in autocommit and closes stale connections before writing; here that would
+    # close the test's transaction.
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
+    return symbol_by_name(current_app.conf.beat_scheduler)(app=current_app, lazy=True)
+
+
+def test_each_beat_firing_is_counted_on_the_schedule_at_once(runner, client_for, monkeypatch, beat_scheduler):
+    """What beat does at each firing, minus the broker: the counters reach the row (and the API)
+    before the next firing, not at beat's next 3-minute sync."""
+    from celery import current_app
+
+    client = client_for(runner)
+    schedule_id = create(client, interval={"every": 1, "period": "hours"}).json()["id"]
+    sent = []
+    monkeypatch.setattr(current_app.tasks[RUN_SCHEDULED_TASK], "apply_async", lambda *a, **kw: sent.append(kw))
+    scheduler = beat_scheduler
+    name = PeriodicTask.objects.get(task_api_schedule=schedule_id).name
+
+    for expected in (1, 2, 3):
+        scheduler.apply_async(scheduler.schedule[name])
+
+        body = client.get(f"{URL}{schedule_id}/").json()
+        assert body["total_run_count"] == expected
+        assert body["last_run_at"] is not None
+    assert len(sent) == 3
+
+
+def test_beat_writes_only_its_counters_so_a_pause_saved_meanwhile_stands(
+    runner, client_for, monkeypatch, beat_scheduler, django_assert_num_queries
+):
+    """The library's write re-read the row and saved every column: a pause landing between its
+    read and its write was undone. One UPDATE of the counters cannot undo anything."""
+    from celery import current_app
+
+    client = client_for(runner)
+    schedule_id = create(client, interval={"every": 1, "period": "hours"}).json()["id"]
+    monkeypatch.setattr(current_app.tasks[RUN_SCHEDULED_TASK], "apply_async", lambda *a, **kw: None)
+    scheduler = beat_scheduler
+    entry = next(scheduler.schedule[PeriodicTask.objects.get(task_api_schedule=schedule_id).name])
+    # Paused through the API after beat loaded the entry, before beat writes its counters.
+    assert client.patch(f"{URL}{schedule_id}/", {"enabled": False}, format="json").status_code == 200
+
+    with django_assert_num_queries(1) as captured:
+        entry.save()
+
+    assert "enabled" not in captured.captured_queries[0]["sql"]
+    body = client.get(f"{URL}{schedule_id}/").json()
+    assert (body["enabled"], body["total_run_count"]) == (False, 1)

@@ -1,5 +1,6 @@
 import pytest
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from tasks.models import Task, TaskAssignment, TaskStatusHistory
 
@@ -8,12 +9,20 @@ from .factories import TaskFactory
 
 @pytest.fixture
 def cast(people):
-    """The shared personas plus `assigner`, who sees the task only because they assigned it,
-    and `colleague`, a dept_a employee the task can be handed to."""
+    """The shared personas plus `assigner`, an employee who sees the task only because they
+    assigned it; `colleague`, a dept_a employee the task can be handed to; `second_manager`,
+    a manager of dept_a who is not its designated manager; and `assigning_manager`, a dept_b
+    manager (not designated) who made the task's assignment in `task_for("assigning_manager")`."""
     return {
         **people,
         "assigner": UserFactory(email="assigner@example.com", name="Ada Assigner", department=people["dept_a"]),
         "colleague": UserFactory(email="colleague@example.com", name="Colin Colleague", department=people["dept_a"]),
+        "second_manager": UserFactory(
+            email="second.manager@example.com", role=User.Role.MANAGER, department=people["dept_a"]
+        ),
+        "assigning_manager": UserFactory(
+            email="assigning.manager@example.com", role=User.Role.MANAGER, department=people["dept_b"]
+        ),
     }
 
 
@@ -30,6 +39,22 @@ def task(cast):
     TaskStatusHistory.objects.create(task=task, from_status="", to_status=Task.Status.TODO, changed_by=cast["creator"])
     TaskAssignment.objects.create(task=task, assigned_to=cast["assignee"], assigned_by=cast["assigner"])
     return task
+
+
+@pytest.fixture
+def task_for(cast, task):
+    """task_for(persona) -> the task as that persona meets it: `task`, except that for
+    `assigning_manager` they, not `assigner`, made its assignment (task.assigned_by and the
+    assignment record), as when a manager of another department assigned someone to it."""
+
+    def make(persona):
+        if persona == "assigning_manager":
+            Task.objects.filter(pk=task.pk).update(assigned_by=cast["assigning_manager"])
+            TaskAssignment.objects.filter(task=task).update(assigned_by=cast["assigning_manager"])
+            task.refresh_from_db()
+        return task
+
+    return make
 
 
 def snapshot(task):

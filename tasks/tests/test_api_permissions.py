@@ -10,9 +10,14 @@ from django.utils import timezone
 
 from .conftest import snapshot
 
-PERSONAS = ["ceo", "hr", "manager", "other_manager", "creator", "assignee", "assigner", "outsider"]
-SEES = {"ceo", "hr", "manager", "creator", "assignee", "assigner"}
-MANAGES = {"ceo", "hr", "manager", "creator"}
+PERSONAS = [
+    "ceo", "hr", "manager", "second_manager", "assigning_manager", "other_manager", "creator", "assignee",
+    "assigner", "outsider",
+]
+SEES = {"ceo", "hr", "manager", "second_manager", "assigning_manager", "creator", "assignee", "assigner"}
+# SPEC §3 (seed 004): any manager of the task's department, designated or not, and the manager
+# who assigned it (from any department) manage it; an employee who assigned it does not.
+MANAGES = {"ceo", "hr", "manager", "second_manager", "assigning_manager", "creator"}
 WORKS_ON = MANAGES | {"assignee"}
 
 
@@ -59,7 +64,8 @@ WRITES = {
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_list_shows_the_task_only_to_those_who_see_it(persona, cast, task, client_for):
+def test_list_shows_the_task_only_to_those_who_see_it(persona, cast, task_for, client_for):
+    task = task_for(persona)
     response = client_for(cast[persona]).get("/api/v1/tasks/")
 
     assert response.status_code == 200
@@ -68,7 +74,8 @@ def test_list_shows_the_task_only_to_those_who_see_it(persona, cast, task, clien
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_retrieve(persona, cast, task, client_for):
+def test_retrieve(persona, cast, task_for, client_for):
+    task = task_for(persona)
     response = client_for(cast[persona]).get(f"/api/v1/tasks/{task.pk}/")
 
     assert response.status_code == expected(persona, SEES)
@@ -79,7 +86,8 @@ def test_retrieve(persona, cast, task, client_for):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_history(persona, cast, task, client_for):
+def test_history(persona, cast, task_for, client_for):
+    task = task_for(persona)
     response = client_for(cast[persona]).get(f"/api/v1/tasks/{task.pk}/history/")
 
     assert response.status_code == expected(persona, SEES)
@@ -89,7 +97,8 @@ def test_history(persona, cast, task, client_for):
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("write", list(WRITES))
-def test_writes(write, persona, cast, task, client_for):
+def test_writes(write, persona, cast, task_for, client_for):
+    task = task_for(persona)
     build, granted_to, ok = WRITES[write]
     method, url, body = build(cast, task)
     before = snapshot(task)
@@ -121,12 +130,14 @@ def test_ceo_who_is_not_an_assignee_cannot_delegate(cast, task, client_for):
 
 
 # Who sees the task's assignment row (assigned_to=assignee, assigned_by=assigner): CEO/HR, the
-# department's manager, and the two people it names; the creator is neither of them.
-SEES_ASSIGNMENT = {"ceo", "hr", "manager", "assignee", "assigner"}
+# department's managers, and the two people it names; the creator is neither of them.
+# In the assigning manager's case they, not `assigner`, are the row's assigned_by.
+SEES_ASSIGNMENT = {"ceo", "hr", "manager", "second_manager", "assigning_manager", "assignee", "assigner"}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_task_assignments_list(persona, cast, task, client_for):
+def test_task_assignments_list(persona, cast, task_for, client_for):
+    task = task_for(persona)
     response = client_for(cast[persona]).get("/api/v1/task-assignments/")
 
     assert response.status_code == 200

@@ -106,8 +106,9 @@ def test_expiry_queues_every_email_in_one_commit_callback(people, django_capture
 def test_expiry_runs_a_fixed_number_of_queries(people, django_assert_max_num_queries, overdue):
     make_overdue(overdue, creator=people["creator"], assignees=[people["assignee"], people["manager"]])
 
-    # savepoint, claim, update, history insert, recipients, notification insert, release
-    with django_assert_max_num_queries(7):
+    # savepoint, claim, update, history insert, recipients, their notification preferences,
+    # notification insert, release
+    with django_assert_max_num_queries(8):
         assert task_expire_overdue() == overdue
 
     assert Notification.objects.count() == 3 * overdue
@@ -224,8 +225,8 @@ def test_reminders_run_a_fixed_number_of_queries(people, django_assert_max_num_q
         Task.assignees.through(task_id=task.id, user_id=people["assignee"].id) for task in tasks
     )
 
-    # savepoint, claim, update, recipients, notification insert, release
-    with django_assert_max_num_queries(6):
+    # savepoint, claim, update, recipients, their notification preferences, notification insert, release
+    with django_assert_max_num_queries(7):
         assert task_send_due_reminders() == due
 
 
