@@ -1,3 +1,6 @@
+import atexit
+import gc
+
 from django.apps import AppConfig
 
 
@@ -15,3 +18,8 @@ class CoreConfig(AppConfig):
 
         connection_created.connect(use_sqlite_variable_limit, dispatch_uid="core.sqlite_variable_limit")
         post_migrate.connect(sync_beat_schedule_after_migrate, sender=self, dispatch_uid="core.beat_schedule")
+        # Web, worker and beat exit without a last garbage collection of the whole loaded project:
+        # it cost each process 3-4 s of CPU at every stop (most of an idle Ctrl-C of `make run`).
+        # Nothing then needs it: connections and files are closed by their owners, and logging
+        # flushes in its own exit hook, which runs after this one.
+        atexit.register(gc.freeze)

@@ -17,6 +17,9 @@ PUBLIC = {
     "/api/v1/auth/register/",
     "/api/v1/auth/login/",
     "/api/v1/auth/refresh/",
+    "/api/v1/auth/password/reset/",
+    "/api/v1/auth/password/reset/confirm/",
+    "/api/v1/auth/verify-email/",
     "/api/v1/health/",
     "/api/v1/schema/",
     "/api/v1/docs/",
@@ -182,7 +185,7 @@ def test_docker_compose_names_the_six_services_on_one_image():
     assert {"web", "worker", "beat", "db", "redis", "flower"} <= set(services)
     assert "gunicorn" in services["web"]["command"]
     assert "worker" in services["worker"]["command"]
-    assert "beat" in services["beat"]["command"] and "DatabaseScheduler" in services["beat"]["command"]
+    assert "beat" in services["beat"]["command"] and "config.scheduler:BeatScheduler" in services["beat"]["command"]
     for name in ("web", "worker", "beat", "flower"):
         assert services[name]["build"] == "."
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
@@ -280,3 +283,101 @@ def test_the_api_root_lists_every_top_level_resource_with_a_working_url(people, 
     for url in resources.values():
         assert client.get(url.removeprefix("http://testserver")).status_code not in (404, 500), url
     assert api_client.get("/api/v1/").status_code == 401
+
+
+DEV_ONLY = {"pytest", "pytest-django", "pytest-timeout", "factory-boy", "pyyaml", "playwright", "schemathesis",
+            "hypothesis", "ruff", "import-linter", "grimp", "honcho"}
+
+
+def requirement_names(path):
+    names = set()
+    for line in (BASE_DIR / path).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[\[=<>~! ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_the_image_installs_runtime_requirements_only_and_make_installs_the_dev_ones():
+    runtime = requirement_names("requirements.txt")
+    dev = requirement_names("requirements-dev.txt")
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    makefile = (BASE_DIR / "Makefile").read_text()
+
+    assert not runtime & DEV_ONLY, runtime & DEV_ONLY
+    assert {"django", "celery", "gunicorn", "psycopg", "flower"} <= runtime
+    assert DEV_ONLY - {"honcho"} <= dev
+    assert "-r requirements.txt" in (BASE_DIR / "requirements-dev.txt").read_text()
+    assert "COPY requirements.txt ." in dockerfile and "pip install -r requirements.txt" in dockerfile
+    assert not re.search(r"^(COPY|RUN).*requirements-dev", dockerfile, re.M)
+    assert "pip install --quiet -r requirements-dev.txt" in makefile
+    assert re.search(r"^\$\(BIN\)/\.installed: requirements\.txt requirements-dev\.txt$", makefile, re.M)
+
+
+def test_the_image_has_a_health_check_and_an_app_owned_media_volume():
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    lines = [line.strip() for line in dockerfile.splitlines()]
+
+    health = dockerfile[dockerfile.index("HEALTHCHECK"):]
+    assert "http://127.0.0.1:8000/api/v1/health/" in health.split("CMD [", 1)[1].split("\n", 1)[0]
+    assert "curl" not in health.split("\n", 2)[1]
+    # Created and chowned to the app user before it is declared a volume, which a new named volume copies.
+    chown = next(i for i, line in enumerate(lines) if "chown -R taskhub /app/var" in line)
+    media = next(i for i, line in enumerate(lines) if "mkdir -p /app/var/media" in line)
+    volume = lines.index('VOLUME ["/app/var/media"]')
+    user = lines.index("USER taskhub")
+    assert media < chown < volume < user
+
+
+def test_compose_checks_the_health_of_web_worker_and_beat_after_a_one_shot_migrate():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    services = compose["services"]
+
+    migrate = services["migrate"]
+    assert migrate["command"] == "python manage.py migrate --noinput" and migrate["restart"] == "no"
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert "migrate" not in services[name]["command"], name
+        assert services[name]["healthcheck"]["test"], name
+    assert "/api/v1/health/" in services["web"]["healthcheck"]["test"][-1]
+    ping = "celery -A config inspect ping -d celery@$$HOSTNAME"
+    assert services["worker"]["healthcheck"]["test"][-1].startswith(ping)
+    assert "-d emails@$$HOSTNAME" in services["worker-emails"]["healthcheck"]["test"][-1]
+    assert "-n emails@%h" in services["worker-emails"]["command"]
+    heartbeat = compose_environment("beat", OPERATOR_ENV)["BEAT_HEARTBEAT_FILE"]
+    assert f"getmtime('{heartbeat}')" in services["beat"]["healthcheck"]["test"][-1]
+
+
+def test_compose_keeps_redis_data_and_media_in_named_volumes_and_sets_site_url():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    services = compose["services"]
+
+    assert "redis-data:/data" in services["redis"]["volumes"]
+    assert "--appendonly" in services["redis"]["command"]
+    for name in APP_SERVICES:
+        assert "media:/app/var/media" in services[name]["volumes"], name
+        assert compose_environment(name, OPERATOR_ENV)["MEDIA_ROOT"] == "/app/var/media", name
+        assert compose_environment(name, OPERATOR_ENV)["SITE_URL"] == "http://localhost:8000", name
+        assert compose_environment(name, {**OPERATOR_ENV, "SITE_URL": "https://tasks.example.com"})["SITE_URL"] == (
+            "https://tasks.example.com"
+        )
+    assert {"pgdata", "media", "redis-data"} <= set(compose["volumes"])
+
+
+def test_the_beat_scheduler_touches_its_heartbeat_file_at_every_tick(tmp_path, settings, monkeypatch):
+    from config.scheduler import BeatScheduler
+    from task_api.scheduler import DatabaseScheduler
+
+    heartbeat = tmp_path / "beat-heartbeat"
+    settings.BEAT_HEARTBEAT_FILE = str(heartbeat)
+    monkeypatch.setattr(DatabaseScheduler, "tick", lambda self, *args, **kwargs: 5.0)
+    scheduler = BeatScheduler.__new__(BeatScheduler)  # no database: only tick() is under test
+
+    assert scheduler.tick() == 5.0
+    assert heartbeat.exists()
+    first = heartbeat.stat().st_mtime_ns
+    os.utime(heartbeat, ns=(first - 10**9, first - 10**9))
+    scheduler.tick()
+    assert heartbeat.stat().st_mtime_ns > first - 10**9
+    assert "BeatScheduler" in settings.CELERY_BEAT_SCHEDULER
