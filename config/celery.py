@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery, Task
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -52,3 +52,50 @@ def close_old_database_connections(sender=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@setup_logging.connect
+def configure_logging(loglevel=None, **kwargs):
+    """Worker and beat log through Django's LOGGING (LOG_FORMAT, request ids), not Celery's own setup."""
+    import logging.config
+
+    from django.conf import settings
+
+    config = {**settings.LOGGING, "root": {**settings.LOGGING["root"]}}
+    if loglevel:
+        config["root"]["level"] = loglevel
+    logging.config.dictConfig(config)
+
+
+# Request ids of the tasks running in this worker process, by task id (see set_task_request_id).
+_request_id_tokens = {}
+
+
+@before_task_publish.connect
+def send_request_id(headers=None, **kwargs):
+    """A task enqueued while a request is served carries that request's id in its headers."""
+    from core.logging import current_request_id
+
+    request_id = current_request_id()
+    if request_id and headers is not None and "request_id" not in headers:
+        headers["request_id"] = request_id
+
+
+@task_prerun.connect
+def set_task_request_id(task_id=None, task=None, **kwargs):
+    """While the task runs, its log lines carry the id of the request that caused it."""
+    request = getattr(task, "request", None)
+    if request is None or getattr(request, "is_eager", False):
+        return  # an eager task runs inside the request, whose id is already set
+    from core.logging import set_request_id
+
+    _request_id_tokens[task_id] = set_request_id(getattr(request, "request_id", None))
+
+
+@task_postrun.connect
+def clear_task_request_id(task_id=None, **kwargs):
+    token = _request_id_tokens.pop(task_id, None)
+    if token is not None:
+        from core.logging import reset_request_id
+
+        reset_request_id(token)

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts.urls import browsable_api_urls
+from accounts.urls import browsable_api_urls, page_urls
+from config.metrics import metrics_view
 from core.views import ApiRootView, HealthView
 
 # What `GET /api/v1/` lists: a name for each top-level resource and the URL name it resolves to.
@@ -13,6 +14,10 @@ API_ROOT = {
     "auth/logout": "auth-logout",
     "auth/me": "auth-me",
     "auth/api-token": "auth-api-token",
+    "auth/password/change": "auth-password-change",
+    "auth/password/reset": "auth-password-reset",
+    "auth/password/reset/confirm": "auth-password-reset-confirm",
+    "auth/verify-email": "auth-verify-email",
     "users": "user-list",
     "departments": "department-list",
     "api-keys": "api-key-list",
@@ -47,6 +52,10 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Prometheus scrapes (METRICS_TOKEN); plain text outside the API and its schema.
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include(browsable_api_urls)),
+    # Pages the links in account emails open (verify-email/, reset-password/).
+    path("", include(page_urls)),
 ]

@@ -7,6 +7,7 @@ from django.urls import is_valid_path
 from rest_framework.exceptions import ValidationError
 
 from .exceptions import request_error_response
+from .logging import REQUEST_ID_HEADER, request_id_from, reset_request_id, set_request_id
 from .parsers import NUL, form_check
 
 logger = logging.getLogger(__name__)
@@ -14,6 +15,29 @@ logger = logging.getLogger(__name__)
 
 def is_api(request) -> bool:
     return request.path_info.startswith("/api/")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's `X-Request-ID` when well-formed) and answer it back.
+
+    Outermost, so every response carries it, the JSON errors below included. While the
+    request runs the id is in core.logging's contextvar: log lines carry it, and so do the
+    Celery tasks the request enqueues (config/celery.py).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        token = set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_id(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
 
 
 class JsonErrorsMiddleware:

@@ -25,6 +25,17 @@ class ExecutionWaitSerializer(serializers.Serializer):
     wait = serializers.FloatField(required=False, min_value=0, max_value=MAX_WAIT_SECONDS)
 
 
+class ExecuteWaitSerializer(serializers.Serializer):
+    """`?wait=` on execute: more than 0 (0 would be a wait that never waits) and at most 30 seconds."""
+
+    wait = serializers.FloatField(required=False, max_value=MAX_WAIT_SECONDS)
+
+    def validate_wait(self, value):
+        if value <= 0:
+            raise serializers.ValidationError(f"Must be more than 0 and at most {MAX_WAIT_SECONDS} seconds.")
+        return value
+
+
 class ParameterSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=["positional", "keyword"])

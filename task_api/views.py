@@ -1,5 +1,11 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,6 +23,7 @@ from .serializers import (
     AvailableTaskSerializer,
     ExecuteResponseSerializer,
     ExecuteSerializer,
+    ExecuteWaitSerializer,
     ExecutionSerializer,
     ExecutionWaitSerializer,
     ScheduleCreateSerializer,
@@ -59,6 +66,37 @@ WAIT_PARAMETER = OpenApiParameter(
 )
 
 
+EXECUTE_WAIT_PARAMETER = OpenApiParameter(
+    "wait",
+    OpenApiTypes.FLOAT,
+    OpenApiParameter.QUERY,
+    description=f"Submit and wait: hold the answer up to this many seconds (more than 0, at most "
+    f"{MAX_WAIT_SECONDS}); a run finished by then is answered 200 with the execution (as "
+    "`GET executions/{id}/`), else the answer is as without `wait`. Counts against LONG_POLL_PER_USER (4) "
+    "and this server process's share of threads; past either the answer is 429 with `Retry-After` and "
+    "nothing is submitted.",
+)
+
+
+def execution_serializer_class(user):
+    # Tracebacks show server paths and code: staff only.
+    return StaffExecutionSerializer if getattr(user, "is_staff", False) else ExecutionSerializer
+
+
+def wait_until_complete(request, *, fetch, execution_id, timeout: float, slot_taken: bool = False) -> TaskExecution:
+    """The `?wait=` long-poll of execute and of an execution's detail, under the long-poll caps.
+
+    With `slot_taken` the caller already holds a long-poll slot; else one is taken only if
+    the run is unfinished at the first read (a finished run is answered at once, never refused).
+    """
+    return selectors.execution_wait_until_complete(
+        fetch=fetch,
+        execution_id=execution_id,
+        timeout=timeout,
+        before_waiting=None if slot_taken else (lambda: long_poll_slot(request.user, seconds=timeout)),
+    )
+
+
 class AvailableTasksView(APIView):
     @extend_schema(responses=AvailableTaskSerializer(many=True), summary="Tasks you may run")
     def get(self, request):
@@ -73,29 +111,67 @@ class ExecuteView(APIView):
 
     @extend_schema(
         request=ExecuteSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, EXECUTE_WAIT_PARAMETER, RETRY_AFTER_HEADER],
         responses={
-            202: ExecuteResponseSerializer,
-            200: ExecuteResponseSerializer,
+            202: OpenApiResponse(
+                ExecuteResponseSerializer,
+                description="Submitted (or scheduled); with `wait`, not finished within it.",
+            ),
+            200: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="ExecuteFinishedOrRepeated",
+                    serializers=[ExecutionSerializer, ExecuteResponseSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="With `wait`: the execution, finished within it (as `GET executions/{id}/`). "
+                "Else a repeated Idempotency-Key: the execution it first created, as on submit.",
+            ),
             400: _error(
                 "args/kwargs do not fit the task, `scheduled_at` is past or more than TASK_API_MAX_SCHEDULE_DAYS "
-                "ahead, or the `Idempotency-Key` is longer than 255 characters (field errors)."
+                "ahead, the `Idempotency-Key` is longer than 255 characters, or `wait` is not a number "
+                f"more than 0 and at most {MAX_WAIT_SECONDS} (field errors)."
             ),
             403: _error("A permission the task requires is missing, or its authorize check refuses this call."),
             404: _error("No registered task has this name."),
             409: _error("This Idempotency-Key was used with a different body."),
             413: _error("args and kwargs exceed TASK_API_MAX_PAYLOAD_BYTES."),
+            429: _error(
+                "With `wait`: too many open long-polls (the user's LONG_POLL_PER_USER, or this server process's "
+                "share of threads); nothing was submitted. Retry after `Retry-After` seconds, or submit without `wait`."
+            ),
         },
-        summary="Run a registered task now or at scheduled_at",
+        summary="Run a registered task now or at scheduled_at (and wait for it with `wait`)",
     )
     def post(self, request):
+        wait = ExecuteWaitSerializer(data=request.query_params)
+        wait.is_valid(raise_exception=True)
         data = ExecuteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        execution, created = services.execution_submit(
+        timeout = wait.validated_data.get("wait")
+        if not timeout:
+            return self.submitted(*self.submit(request, data.validated_data))
+        # The slot is taken before submitting, so a 429 means nothing was run.
+        with long_poll_slot(request.user, seconds=timeout):
+            submitted, created = self.submit(request, data.validated_data)
+            execution = wait_until_complete(
+                request,
+                fetch=lambda: selectors.executions_of(request.user).get(pk=submitted.pk),
+                execution_id=submitted.pk,
+                timeout=timeout,
+                slot_taken=True,
+            )
+        if execution.is_complete:
+            return Response(execution_serializer_class(request.user)(execution).data)
+        return self.submitted(execution, created)
+
+    def submit(self, request, validated_data) -> tuple[TaskExecution, bool]:
+        return services.execution_submit(
             user=request.user,
             idempotency_key=request.headers.get("Idempotency-Key") or None,
-            **data.validated_data,
+            **validated_data,
         )
+
+    def submitted(self, execution: TaskExecution, created: bool) -> Response:
         if not created:
             message = "Repeated request: this is the execution the Idempotency-Key first created."
         elif execution.status == TaskExecution.Status.SCHEDULED:
@@ -131,9 +207,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return selectors.executions_of(self.request.user)
 
     def get_serializer_class(self):
-        # Tracebacks show server paths and code: staff only.
-        user = getattr(self.request, "user", None)
-        return StaffExecutionSerializer if getattr(user, "is_staff", False) else ExecutionSerializer
+        return execution_serializer_class(getattr(self.request, "user", None))
 
     def filter_queryset(self, queryset):
         # Filters are for the list; the detail is what clients poll, so it skips their cost.
@@ -155,11 +229,8 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         wait.is_valid(raise_exception=True)
         timeout = wait.validated_data.get("wait", 0)
         if timeout:
-            execution = selectors.execution_wait_until_complete(
-                fetch=self.get_object,
-                execution_id=kwargs[self.lookup_field],
-                timeout=timeout,
-                before_waiting=lambda: long_poll_slot(request.user, seconds=timeout),
+            execution = wait_until_complete(
+                request, fetch=self.get_object, execution_id=kwargs[self.lookup_field], timeout=timeout
             )
         else:
             execution = self.get_object()
