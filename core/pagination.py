@@ -1,21 +1,112 @@
+import json
 import re
+from functools import cached_property, partial
 
+from django.conf import settings
+from django.core.paginator import EmptyPage, Page, Paginator
+from django.db import connections
+from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
 DIGITS = re.compile(r"[0-9]+")
+COUNT_QUERY_PARAM = "count"
+
+
+class CountLimitPaginator(Paginator):
+    """Counts exactly up to `EXACT_COUNT_LIMIT` rows; past that, on PostgreSQL, answers the
+    planner's estimate (`count_exact` False) instead of reading the whole matching set again.
+
+    The bounded count reads at most the limit plus one row, so its cost stops growing with
+    the table; `exact=True` (`?count=exact`) pays for the full count. Other databases count
+    exactly. With an estimate, a page is fetched one row long to know whether another follows,
+    so `next` never points past the end and a page past it is still a 404.
+    """
+
+    def __init__(self, object_list, per_page, *, exact: bool = False, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.force_exact = exact
+        self.count_exact = True
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        if self.force_exact or not isinstance(queryset, QuerySet):
+            return super().count
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return super().count
+        limit = getattr(settings, "EXACT_COUNT_LIMIT", 10_000)
+        ids = queryset.order_by().values("pk")
+        bounded = ids[: limit + 1].count()
+        if bounded <= limit:
+            return bounded
+        self.count_exact = False
+        sql, params = ids.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return max(int(plan[0]["Plan"]["Plan Rows"]), bounded)
+
+    def validate_number(self, number):
+        if self.count is not None and self.count_exact:  # `count` decides `count_exact`
+            return super().validate_number(number)
+        # An estimate may be short or long of the end: `page()` finds out from the rows.
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            return super().validate_number(number)
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if self.count_exact:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows:
+            raise EmptyPage("That page contains no results")
+        has_next = len(rows) > self.per_page
+        rows = rows[: self.per_page]
+        seen = bottom + len(rows)
+        if not has_next:
+            # The last page: now the figure is known.
+            self.count, self.count_exact = seen, True
+        elif self.count <= seen:
+            self.count = seen + 1
+        return EstimatedCountPage(rows, number, self, has_next)
+
+
+class EstimatedCountPage(Page):
+    def __init__(self, object_list, number, paginator, has_next):
+        super().__init__(object_list, number, paginator)
+        self._has_next = has_next
+
+    def has_next(self):
+        return self._has_next
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=` and `?page_size=` (default 10, capped at 100).
+    """`?page=` and `?page_size=` (default 10, capped at 100), and `?count=exact`.
 
     DRF would quietly use the default page size for a `page_size` that is not a number; a
     client that sent one has a bug it should hear about, so that is a 400 naming it. An
-    empty value is no value, as for the filters; a number above the cap is capped.
+    empty value is no value, as for the filters; a number above the cap is capped. Every page
+    says whether its `count` is exact (see CountLimitPaginator).
     """
 
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    @property
+    def django_paginator_class(self):
+        raw = self.request.query_params.get(COUNT_QUERY_PARAM, "")
+        if raw not in ("", "exact"):
+            raise ValidationError({COUNT_QUERY_PARAM: ["Only `exact` is accepted."]})
+        return partial(CountLimitPaginator, exact=raw == "exact")
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param, "")
@@ -24,6 +115,24 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if not DIGITS.fullmatch(raw) or int(raw) < 1:
             raise ValidationError({self.page_size_query_param: ["A positive whole number is required."]})
         return min(int(raw), self.max_page_size)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = self.page.paginator.count_exact
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count"]["description"] = (
+            "Matching items: exact up to EXACT_COUNT_LIMIT (10,000 by default), above it possibly "
+            "an estimate (then `count_exact` is false); `?count=exact` asks for the exact figure."
+        )
+        schema["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "Whether `count` is exact (false: an estimate of a large set).",
+        }
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
@@ -34,4 +143,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
                     f"Number of results per page (default {self.page_size}; above {self.max_page_size}, "
                     f"{self.max_page_size})."
                 )
+        parameters.append(
+            {
+                "name": COUNT_QUERY_PARAM,
+                "required": False,
+                "in": "query",
+                "description": "`exact`: count every matching item even past EXACT_COUNT_LIMIT (slower).",
+                "schema": {"type": "string", "enum": ["exact"]},
+            }
+        )
         return parameters

@@ -1,36 +1,34 @@
 import django_filters
-from django import forms
 from django.db.models import Exists, F, OuterRef
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from core.db import MAX_ID
-from core.filters import IdFilter, IsoDateTimeFilter, StrictBooleanFilter
+from core.filters import (
+    IdFilter,
+    IdOrExternalIdFilter,
+    IsoDateTimeFilter,
+    StrictBooleanFilter,
+    id_or_external_id_kwargs,
+)
+from core.lookups import ID_OR_EXTERNAL_ID_SCHEMA
 
 from .models import Task, TaskAssignment
-from .selectors import TaskAssignee, overdue_q
+from .selectors import TaskAssignee, overdue_q, task_search_q
 
 
-class AssigneeField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value).strip().lower()
-        if value in ("", "none"):
-            return value
-        if not value.isdigit() or not 0 < int(value) <= MAX_ID:
-            raise forms.ValidationError("Enter a user id or `none`.")
-        return int(value)
+@extend_schema_field({"oneOf": [*ID_OR_EXTERNAL_ID_SCHEMA["oneOf"], {"type": "string", "enum": ["none"]}]})
+class AssigneeFilter(IdOrExternalIdFilter):
+    """A user's id or external_id, or `none` for tasks nobody is assigned to."""
 
-
-@extend_schema_field(OpenApiTypes.STR)
-class AssigneeFilter(django_filters.Filter):
-    field_class = AssigneeField
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, words=("none",), **kwargs)
 
     def filter(self, qs, value):
-        if value == "":
+        if value is None:
             return qs
         if value == "none":
             return qs.exclude(Exists(TaskAssignee.objects.filter(task_id=OuterRef("pk"))))
-        return qs.filter(Exists(TaskAssignee.objects.filter(task_id=OuterRef("pk"), user_id=value)))
+        user = id_or_external_id_kwargs("user", value)
+        return qs.filter(Exists(TaskAssignee.objects.filter(task_id=OuterRef("pk"), **user)))
 
 
 class TaskOrderingFilter(django_filters.OrderingFilter):
@@ -51,12 +49,16 @@ class TaskOrderingFilter(django_filters.OrderingFilter):
 class TaskFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Task.Status.choices)
     priority = django_filters.ChoiceFilter(choices=Task.Priority.choices)
-    assignee = AssigneeFilter(help_text="A user id, or `none` for tasks without assignees.")
-    creator = IdFilter(field_name="creator_id")
+    assignee = AssigneeFilter(help_text="A user's id or external_id (UUID), or `none` for tasks without assignees.")
+    creator = IdOrExternalIdFilter(field_name="creator", help_text="A user's id or external_id (UUID).")
     department = IdFilter(field_name="department_id")
     external_id = django_filters.UUIDFilter()
     due_before = IsoDateTimeFilter(field_name="due_date", lookup_expr="lt")
     due_after = IsoDateTimeFilter(field_name="due_date", lookup_expr="gt")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Words, each found in the title, the description or an assignee's name (case-insensitive).",
+    )
     overdue = StrictBooleanFilter(
         method="filter_overdue",
         help_text="true: still open past the due date (not yet expired); false: the others.",
@@ -81,6 +83,9 @@ class TaskFilter(django_filters.FilterSet):
         if "_form_class" not in cls.__dict__:
             cls._form_class = super().get_form_class()
         return cls._form_class
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(task_search_q(value))
 
     def filter_overdue(self, queryset, name, value):
         return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

@@ -1,12 +1,16 @@
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import NamedTuple
+from uuid import UUID
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import BooleanField, Count, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Department, User
 
 from .models import Task, TaskAssignment, TaskStatusHistory
 
@@ -24,16 +28,42 @@ def task_visibility_q(user: User, prefix: str = "", *, involvement: Q | None = N
     """
     if user.sees_everything:
         return Q()
+    manager = user.role == User.Role.MANAGER
+    assigned = TaskAssignee.objects.filter(user=user).values("task_id")
     own = involvement if involvement is not None else (
         Q(**{f"{prefix}creator": user})
         | Q(**{f"{prefix}assigned_by": user})
-        | Q(**{f"{prefix}id__in": TaskAssignee.objects.filter(user=user).values("task_id")})
+        # A manager sees a whole department, so their visible set is read by walking an
+        # ordering index and testing each row (a hashed subplan); anyone else sees a few
+        # rows, gathered from the indexes of each source (see `id_in`).
+        | (Q(**{f"{prefix}id__in": assigned}) if manager else id_in(f"{prefix}id", assigned))
     )
-    if user.role == User.Role.MANAGER:
-        own |= Q(**{f"{prefix}department__manager": user})
-        if user.department_id:
-            own |= Q(**{f"{prefix}department_id": user.department_id})
+    if manager:
+        managed = Q(**{f"{prefix}department_id__in": Department.objects.filter(manager=user).values("id")})
+        # The department first: most rows a manager sees pass on it, and OR stops there.
+        own = (Q(**{f"{prefix}department_id": user.department_id}) | managed | own) if user.department_id else (
+            managed | own
+        )
     return own
+
+
+class _EqualsAny(Func):
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
+def id_in(field: str, ids: QuerySet) -> Q:
+    """`field` is one of the ids a one-column subquery yields.
+
+    On PostgreSQL as `field = ANY(ARRAY(SELECT ...))`: the subquery runs once (an InitPlan)
+    and its array is an index condition, so an OR of it with plain column tests can be a
+    BitmapOr of index scans, or a cheap filter on an ordered index walk. `field IN (SELECT
+    ...)` inside an OR is a subplan the planner can use neither way: it reads every task.
+    """
+    if connection.vendor == "postgresql":
+        return Q(_EqualsAny(F(field), ArraySubquery(ids)))
+    return Q(**{f"{field}__in": ids})
 
 
 def tasks_visible_to(user: User) -> QuerySet[Task]:
@@ -51,6 +81,20 @@ def on_visible_tasks(
     )
 
 
+def task_search_q(text: str) -> Q:
+    """Every word of `text` in the title, the description or an assignee's name (icontains).
+
+    On PostgreSQL the title and description tests are served by the trigram GIN indexes of
+    migration tasks 0005, and the names by one subquery over the users, so the OR stays a
+    BitmapOr (or a filter on the ordering index walk) instead of a join that multiplies rows.
+    """
+    found = Q()
+    for word in text.replace("\x00", "").replace(",", " ").split():
+        assigned = TaskAssignee.objects.filter(user__name__icontains=word).values("task_id")
+        found &= Q(title__icontains=word) | Q(description__icontains=word) | id_in("id", assigned)
+    return found
+
+
 def overdue_q(prefix: str = "", *, now: datetime | None = None) -> Q:
     """Still open past its due date (the expiry job has not turned it `failed` yet).
 
@@ -63,22 +107,24 @@ def users_with_task_stats(queryset: QuerySet[User]) -> QuerySet[User]:
     """Users annotated with `stat_<name>` counts over their live assigned tasks, in the same query.
 
     Registered with accounts.selectors.register_user_annotation (TasksConfig.ready): the users
-    list and detail answer them as `task_stats`.
+    list and detail answer them as `task_stats`. Each count is a subquery correlated to its
+    user, which the database runs for the rows of the page only (after ORDER BY ... LIMIT),
+    reading those users' assignments by index instead of grouping every assignment of everyone.
     """
-    alive = Q(assigned_tasks__deleted_at__isnull=True)
     S = Task.Status
+
+    def count(condition: Q | None = None) -> Coalesce:
+        rows = TaskAssignee.objects.filter(condition or Q(), user_id=OuterRef("pk"), task__deleted_at__isnull=True)
+        counted = rows.order_by().annotate(n=Func("pk", function="COUNT")).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
     return queryset.annotate(
-        stat_total=Count("assigned_tasks", filter=alive),
-        stat_todo=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.TODO)),
-        stat_in_progress=Count(
-            "assigned_tasks", filter=alive & Q(assigned_tasks__status=S.IN_PROGRESS)
-        ),
-        stat_done=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.DONE)),
-        stat_failed=Count("assigned_tasks", filter=alive & Q(assigned_tasks__status=S.FAILED)),
-        stat_overdue=Count(
-            "assigned_tasks",
-            filter=alive & overdue_q("assigned_tasks__"),
-        ),
+        stat_total=count(),
+        stat_todo=count(Q(task__status=S.TODO)),
+        stat_in_progress=count(Q(task__status=S.IN_PROGRESS)),
+        stat_done=count(Q(task__status=S.DONE)),
+        stat_failed=count(Q(task__status=S.FAILED)),
+        stat_overdue=count(overdue_q("task__")),
     )
 
 
@@ -100,54 +146,88 @@ def _comments_count() -> Subquery:
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def task_list(*, user: User) -> QuerySet[Task]:
-    """Visible tasks shaped for the list: comments_count annotated, nothing else joined.
+# `?expand=` names the task's own relations joined into the page query (no extra query).
+JOINED_EXPANSIONS = ("creator", "assigned_by", "department")
+# The fields of a person as an expansion shows them.
+USER_BRIEF_FIELDS = ("id", "external_id", "name", "email", "role")
 
-    Assignee ids are not prefetched here: call `task_attach_assignee_ids` on the page.
+
+def _with_expansions(queryset: QuerySet[Task], expand: Collection[str]) -> QuerySet[Task]:
+    joined = [name for name in JOINED_EXPANSIONS if name in expand]
+    return queryset.select_related(*joined) if joined else queryset
+
+
+def task_list(*, user: User, expand: Collection[str] = ()) -> QuerySet[Task]:
+    """Visible tasks shaped for the list: comments_count annotated, and the relations
+    `expand` names among creator, assigned_by and department joined.
+
+    Assignees are not prefetched here: call `task_attach_assignee_ids` on the page.
     """
-    return tasks_visible_to(user).annotate(comments_count=_comments_count())
+    return _with_expansions(tasks_visible_to(user), expand).annotate(comments_count=_comments_count())
 
 
-def _shaped_for_detail(queryset: QuerySet[Task]) -> QuerySet[Task]:
+def _shaped_for_detail(queryset: QuerySet[Task], expand: Collection[str]) -> QuerySet[Task]:
     latest = _comment_model().objects.only("id", "task_id", "author_id", "content", "created_at").order_by(
         "-created_at", "-id"
-    )[:LATEST_COMMENTS]
-    return queryset.annotate(comments_count=_comments_count()).prefetch_related(
-        Prefetch("comments", queryset=latest, to_attr="latest_comments")
+    )
+    if "author" in expand:
+        latest = latest.select_related("author").only(
+            "id", "task_id", "content", "created_at", *(f"author__{name}" for name in USER_BRIEF_FIELDS)
+        )
+    return _with_expansions(queryset, expand).annotate(comments_count=_comments_count()).prefetch_related(
+        Prefetch("comments", queryset=latest[:LATEST_COMMENTS], to_attr="latest_comments")
     )
 
 
-def task_detail(*, user: User) -> QuerySet[Task]:
-    """Visible tasks shaped for the detail answer (latest comments in one extra query)."""
-    return _shaped_for_detail(tasks_visible_to(user))
+def task_detail(*, user: User, expand: Collection[str] = ()) -> QuerySet[Task]:
+    """Visible tasks shaped for the detail answer (latest comments, with their authors when
+    `expand` names `author`, in one extra query)."""
+    return _shaped_for_detail(tasks_visible_to(user), expand)
 
 
-def task_for_response(*, task_id: int) -> Task:
+def task_for_response(*, task_id: int, expand: Collection[str] = ()) -> Task:
     """A task just written, shaped for the detail answer.
 
     Not filtered by visibility: the writer was allowed to change it, even when the change
     (a new department, a delegation) means they no longer see it.
     """
-    task = _shaped_for_detail(Task.objects.filter(pk=task_id)).get()
-    task_attach_assignee_ids(tasks=[task])
+    task = _shaped_for_detail(Task.objects.filter(pk=task_id), expand).get()
+    task_attach_assignee_ids(tasks=[task], people="assignees" in expand)
     return task
 
 
-def task_attach_assignee_ids(*, tasks: Iterable[Task]) -> None:
-    """Set `assignee_ids` on each task from one query over the M2M table (no User rows)."""
+class UserBrief(NamedTuple):
+    """A person as an expansion shows them, read straight from the assignment rows."""
+
+    id: int
+    external_id: UUID
+    name: str
+    email: str
+    role: str
+
+
+def task_attach_assignee_ids(*, tasks: Iterable[Task], people: bool = False) -> None:
+    """Set `assignee_ids` on each task from one query over the M2M table (no User rows);
+    with `people`, the same query joins the users and sets `assignee_people` (UserBriefs)."""
     tasks = list(tasks)
     if not tasks:
         return
-    ids_by_task = defaultdict(list)
+    people_by_task = defaultdict(list)
+    fields = ("user_id", *(f"user__{name}" for name in USER_BRIEF_FIELDS[1:])) if people else ("user_id",)
     rows = (
         TaskAssignee.objects.filter(task_id__in=[task.pk for task in tasks])
         .order_by("user_id")
-        .values_list("task_id", "user_id")
+        .values_list("task_id", *fields)
     )
-    for task_id, user_id in rows:
-        ids_by_task[task_id].append(user_id)
+    for task_id, *person in rows:
+        people_by_task[task_id].append(UserBrief(*person) if people else person[0])
     for task in tasks:
-        task.assignee_ids = ids_by_task.get(task.pk, [])
+        found = people_by_task.get(task.pk, [])
+        if people:
+            task.assignee_people = found
+            task.assignee_ids = [person.id for person in found]
+        else:
+            task.assignee_ids = found
 
 
 def task_history(*, task: Task) -> list[dict]:

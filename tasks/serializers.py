@@ -1,5 +1,6 @@
 from datetime import datetime, tzinfo
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -7,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.models import Department, User
 from core.db import MAX_ID
+from core.expand import EXPAND, ExpandableField
 
 from .models import Task, TaskAssignment
 from .selectors import tasks_visible_to
@@ -25,9 +27,40 @@ def iso_datetime(value: datetime | None, tz: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+# `?expand=` on tasks: the relations it replaces with objects (`author`: of the latest comments
+# the detail carries, as seed 003's detail shows its comments' authors as people).
+TASK_EXPANSIONS = ("creator", "assigned_by", "assignees", "department", "author")
+
+
+def user_brief(user) -> dict:
+    return {"id": user.id, "external_id": str(user.external_id), "name": user.name, "email": user.email,
+            "role": user.role}
+
+
+class UserBriefSerializer(serializers.Serializer):
+    """A person as `?expand=` shows them: a User, or a selectors.UserBrief."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=User.Role.choices)
+
+    def to_representation(self, user):
+        return user_brief(user)
+
+
+class DepartmentBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+    def to_representation(self, department):
+        return {"id": department.id, "name": department.name}
+
+
 class CommentBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    author = serializers.IntegerField(source="author_id")
+    author = ExpandableField(brief=UserBriefSerializer)
     content = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -38,19 +71,22 @@ class TaskSerializer(serializers.Serializer):
     The declared fields document the shape (OpenAPI); `to_representation` builds the same
     dict directly, because the list renders up to 100 of these per request and DRF's
     field-by-field machinery costs more than the database work. It expects the instance
-    shaped by tasks.selectors (`comments_count` annotated, `assignee_ids` attached).
+    shaped by tasks.selectors for the same `context["expand"]` (`comments_count` annotated,
+    `assignee_ids` attached, expanded relations joined); `url` is absolute when
+    `context["request"]` is there.
     """
 
     id = serializers.IntegerField()
+    url = serializers.URLField(help_text="The task's detail URL.")
     external_id = serializers.UUIDField()
     title = serializers.CharField()
     description = serializers.CharField()
     status = serializers.ChoiceField(choices=Task.Status.choices)
     priority = serializers.ChoiceField(choices=Task.Priority.choices)
-    creator = serializers.IntegerField()
-    assigned_by = serializers.IntegerField(allow_null=True)
-    assignees = serializers.ListField(child=serializers.IntegerField())
-    department = serializers.IntegerField(allow_null=True)
+    creator = ExpandableField(brief=UserBriefSerializer)
+    assigned_by = ExpandableField(brief=UserBriefSerializer, allow_null=True)
+    assignees = serializers.ListField(child=ExpandableField(brief=UserBriefSerializer, expansion="assignees"))
+    department = ExpandableField(brief=DepartmentBriefSerializer, allow_null=True)
     due_date = serializers.DateTimeField(allow_null=True)
     estimate_hours = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
@@ -60,20 +96,42 @@ class TaskSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    def _rendering(self) -> tuple[frozenset[str], str]:
+        """The expansions and the detail URL's prefix, looked up once per serializer (the list's
+        child renders every item)."""
+        if "_rendering_options" not in self.__dict__:
+            request = self.context.get("request")
+            path = reverse("task-detail", kwargs={"pk": 0}).removesuffix("0/")
+            self._rendering_options = (
+                frozenset(self.context.get(EXPAND, ())),
+                request.build_absolute_uri(path) if request is not None else path,
+            )
+        return self._rendering_options
+
     def to_representation(self, task):
         estimate = task.estimate_hours
         tz = timezone.get_current_timezone()
+        expand, url_prefix = self._rendering()
         return {
             "id": task.id,
+            "url": f"{url_prefix}{task.id}/",
             "external_id": str(task.external_id),
             "title": task.title,
             "description": task.description,
             "status": task.status,
             "priority": task.priority,
-            "creator": task.creator_id,
-            "assigned_by": task.assigned_by_id,
-            "assignees": task.assignee_ids,
-            "department": task.department_id,
+            "creator": user_brief(task.creator) if "creator" in expand else task.creator_id,
+            "assigned_by": (
+                user_brief(task.assigned_by) if "assigned_by" in expand and task.assigned_by_id else task.assigned_by_id
+            ),
+            "assignees": (
+                [user_brief(person) for person in task.assignee_people] if "assignees" in expand else task.assignee_ids
+            ),
+            "department": (
+                {"id": task.department.id, "name": task.department.name}
+                if "department" in expand and task.department_id
+                else task.department_id
+            ),
             "due_date": iso_datetime(task.due_date, tz),
             "estimate_hours": None if estimate is None else f"{estimate:.2f}",
             "completed_at": iso_datetime(task.completed_at, tz),
@@ -91,10 +149,11 @@ class TaskDetailSerializer(TaskSerializer):
     def to_representation(self, task):
         data = super().to_representation(task)
         tz = timezone.get_current_timezone()
+        authors = "author" in self._rendering()[0]
         data["latest_comments"] = [
             {
                 "id": comment.id,
-                "author": comment.author_id,
+                "author": user_brief(comment.author) if authors else comment.author_id,
                 "content": comment.content,
                 "created_at": iso_datetime(comment.created_at, tz),
             }
@@ -128,7 +187,11 @@ class UserIdsField(serializers.ListField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        ids = list(dict.fromkeys(super().to_internal_value(data)))
+        ids = super().to_internal_value(data)
+        # ListField checks max_length on the returned value, which is deduplicated below.
+        if self.max_length is not None and len(ids) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        ids = list(dict.fromkeys(ids))
         users = User.objects.filter(pk__in=ids)
         if self.active_only:
             users = users.filter(is_active=True)

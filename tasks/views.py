@@ -6,12 +6,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from core.etag import ConditionalRequestMixin
+from core.expand import ExpandMixin, expand_parameter
+from core.lookups import IdOrExternalIdAutoSchema, IdOrExternalIdLookupMixin
 
 from . import selectors, services
 from .filters import TaskAssignmentFilter, TaskFilter
 from .models import Task, TaskAssignment
 from .permissions import TaskPermission
 from .serializers import (
+    TASK_EXPANSIONS,
     AssigneesInputSerializer,
     AssigneesResultSerializer,
     DelegateInputSerializer,
@@ -24,29 +27,48 @@ from .serializers import (
     UnassignInputSerializer,
 )
 
+EXPAND_PARAMETER = expand_parameter(
+    TASK_EXPANSIONS,
+    "these relations become objects: users as {id, external_id, name, email, role}, the department as "
+    "{id, name}; `author` is the author of each of the latest comments a detail answer carries.",
+)
+
 
 @extend_schema_view(
-    create=extend_schema(request=TaskWriteSerializer, responses={201: TaskDetailSerializer}),
-    update=extend_schema(request=TaskWriteSerializer, responses={200: TaskDetailSerializer}),
-    partial_update=extend_schema(request=TaskWriteSerializer, responses={200: TaskDetailSerializer}),
+    list=extend_schema(parameters=[EXPAND_PARAMETER]),
+    retrieve=extend_schema(parameters=[EXPAND_PARAMETER]),
+    create=extend_schema(
+        request=TaskWriteSerializer, responses={201: TaskDetailSerializer}, parameters=[EXPAND_PARAMETER]
+    ),
+    update=extend_schema(
+        request=TaskWriteSerializer, responses={200: TaskDetailSerializer}, parameters=[EXPAND_PARAMETER]
+    ),
+    partial_update=extend_schema(
+        request=TaskWriteSerializer, responses={200: TaskDetailSerializer}, parameters=[EXPAND_PARAMETER]
+    ),
     destroy=extend_schema(description="Soft delete: the task leaves the API and stays in admin."),
 )
-class TaskViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
-    """Tasks the requester can see; see tasks.permissions for who may change what."""
+class TaskViewSet(ExpandMixin, ConditionalRequestMixin, IdOrExternalIdLookupMixin, viewsets.ModelViewSet):
+    """Tasks the requester can see, by id or external_id; see tasks.permissions for who may
+    change what."""
 
     queryset = Task.objects.none()  # the model, for the schema; get_queryset scopes by user
+    schema = IdOrExternalIdAutoSchema()
+    expansions = TASK_EXPANSIONS
+    # The actions that answer the task itself.
+    expanding_actions = {"list", "retrieve", "create", "update", "partial_update", "delegate"}
     permission_classes = [IsAuthenticated, TaskPermission]
-    # Ordering is part of TaskFilter (it maps `priority` to the numeric rank).
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    # Ordering (it maps `priority` to the numeric rank) and search (tasks.selectors.task_search_q,
+    # indexed on PostgreSQL) are part of TaskFilter.
+    filter_backends = [DjangoFilterBackend]
     filterset_class = TaskFilter
-    search_fields = ["title", "description", "assignees__name"]
 
     def get_queryset(self):
         user = self.request.user
         if self.action == "list":
-            return selectors.task_list(user=user)
+            return selectors.task_list(user=user, expand=self.expand)
         if self.action == "retrieve":
-            return selectors.task_detail(user=user)
+            return selectors.task_detail(user=user, expand=self.expand)
         # Writes read the permission inputs only; the answer is fetched after the write.
         return selectors.tasks_visible_to(user).select_related("department")
 
@@ -63,17 +85,17 @@ class TaskViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        selectors.task_attach_assignee_ids(tasks=page or [])
+        selectors.task_attach_assignee_ids(tasks=page or [], people="assignees" in self.expand)
         return page
 
     def retrieve(self, request, *args, **kwargs):
         task = self.get_object()
-        selectors.task_attach_assignee_ids(tasks=[task])
-        return Response(TaskDetailSerializer(task).data)
+        selectors.task_attach_assignee_ids(tasks=[task], people="assignees" in self.expand)
+        return Response(TaskDetailSerializer(task, context=self.get_serializer_context()).data)
 
     def _detail(self, task, status_code=status.HTTP_200_OK):
-        task = selectors.task_for_response(task_id=task.pk)
-        return Response(TaskDetailSerializer(task).data, status=status_code)
+        task = selectors.task_for_response(task_id=task.pk, expand=self.expand)
+        return Response(TaskDetailSerializer(task, context=self.get_serializer_context()).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
         data = TaskWriteSerializer(data=request.data)
@@ -108,7 +130,9 @@ class TaskViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
         ids = service(task=task, assignees=data.validated_data["assignees"], by=request.user)
         return Response({"status": outcome, "assignees": ids})
 
-    @extend_schema(request=DelegateInputSerializer, responses={200: TaskDetailSerializer})
+    @extend_schema(
+        request=DelegateInputSerializer, responses={200: TaskDetailSerializer}, parameters=[EXPAND_PARAMETER]
+    )
     @action(detail=True, methods=["post"])
     def delegate(self, request, pk=None):
         task = self.get_object()

@@ -11,7 +11,7 @@ from tasks.models import Task, TaskAssignment, TaskStatusHistory
 from .factories import CommentFactory, TaskFactory
 
 FIELDS = {
-    "id", "external_id", "title", "description", "status", "priority", "creator", "assigned_by",
+    "id", "url", "external_id", "title", "description", "status", "priority", "creator", "assigned_by",
     "assignees", "department", "due_date", "estimate_hours", "completed_at", "is_delegated",
     "completed_late", "comments_count", "created_at", "updated_at",
 }
@@ -215,6 +215,17 @@ def test_assign_refuses_bad_ids(body, cast, task, client_for):
 
     assert response.status_code == 400
     assert "assignees" in response.json()
+
+
+def test_assign_counts_repeated_ids_against_the_100_cap(cast, task, client_for):
+    client = client_for(cast["creator"])
+    url = f"/api/v1/tasks/{task.pk}/assign/"
+
+    too_many = client.post(url, {"assignees": [cast["colleague"].pk] * 101}, format="json")
+
+    assert too_many.status_code == 400
+    assert too_many.json()["assignees"] == ["Ensure this field has no more than 100 elements."]
+    assert client.post(url, {"assignees": [cast["colleague"].pk] * 100}, format="json").status_code == 200
 
 
 def test_unassign_answers_remaining_ids(cast, task, client_for):
