@@ -31,7 +31,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 APP_VERSION = env.str("APP_VERSION", default="1.0.0")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin whose default site opens on the staff dashboard (staff/sites.py).
+    "staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,11 +55,16 @@ INSTALLED_APPS = [
     "attachments",
     "notifications",
     "task_api",
+    # The staff's view: the admin dashboard over tasks, task_api and notifications.
+    "staff",
     # Last: the demo seeding imports every app above.
     "demo",
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, errors included, carries X-Request-ID and is counted.
+    "core.middleware.RequestIdMiddleware",
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.JsonErrorsMiddleware",
     # Oversized bodies and NUL characters refused before any work; then an /api/ path without
@@ -137,11 +143,12 @@ CACHES["shared"] = (
     }
 )
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# A host name the filesystem transport ignores, so kombu does not warn of a missing one at every connection.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server: messages are files under var/broker/.
-    _broker_dir = VAR_DIR / "broker"
+    _broker_dir = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
@@ -178,13 +185,24 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 # started_at in their own row, and the write cost every task a database round trip.
 CELERY_TASK_TRACK_STARTED = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "emails"}}
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": "emails"},
+    "accounts.tasks.send_password_reset_email": {"queue": "emails"},
+}
 # Celery's Django fixup otherwise closes the database connection before and after every
 # task, so each task connects anew. Workers reuse it instead (closing it every N tasks), and
 # config/celery.py checks it at each task's start and end as Django does around a request.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, writing an entry's run count and time with one UPDATE
+# (task_api/scheduler.py; config/scheduler.py adds the heartbeat file below) ...
+CELERY_BEAT_SCHEDULER = "config.scheduler:BeatScheduler"
+# ... after every message beat sends (the library's default: every 3 minutes), so schedules
+# report `last_run_at`/`total_run_count` as they fire and a killed beat loses none.
+CELERY_BEAT_SYNC_EVERY = 1
+# Touched by beat at every tick (at least every 5 s) when set: the container health check of
+# beat reads its age (docker-compose.yml).
+BEAT_HEARTBEAT_FILE = env.str("BEAT_HEARTBEAT_FILE", default="")
 
 # Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -194,6 +212,10 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.CachedPermissionsBackend"]
 PERMISSIONS_CACHE_SECONDS = env.int("PERMISSIONS_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 # Token/JWT/API-key -> user lookups cached between requests (accounts/auth_cache.py); same rule.
 AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+# How long an emailed password-reset link works (Django's reset tokens read the timeout).
+PASSWORD_RESET_HOURS = env.int("PASSWORD_RESET_HOURS", default=2)
+PASSWORD_RESET_TIMEOUT = PASSWORD_RESET_HOURS * 3600
+EMAIL_VERIFICATION_HOURS = env.int("EMAIL_VERIFICATION_HOURS", default=72)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -212,6 +234,10 @@ PASSWORD_HASHERS = env.list(
 # guard uses is the address the outermost of them saw (0: the socket address; the header is
 # then ignored, as anyone can send it).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Past this many matching rows a page may answer an estimated `count` (`count_exact: false`)
+# on PostgreSQL: an exact count of a million rows costs more than the page (core/pagination.py).
+EXACT_COUNT_LIMIT = env.int("EXACT_COUNT_LIMIT", default=10_000)
 
 REST_FRAMEWORK = {
     # The API-key class runs first so a key in the query string is refused whatever else
@@ -244,6 +270,8 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH_RATE", default="10/min"),
         # Successful registrations per client IP (failures count against "auth").
         "register": env.str("THROTTLE_REGISTER_RATE", default="5/hour"),
+        # Reset emails requested per address (from any IP); per client IP 5x that.
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET_RATE", default="5/hour"),
         "task_api_execute": env.str("THROTTLE_EXECUTE_RATE", default="600/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -278,7 +306,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Mail --------------------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Console-style by default: one INFO line per email (to, subject), the message at DEBUG (core/mail.py).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="core.mail.ConsoleEmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -287,7 +316,8 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Taskhub <noreply@taskhub.local>")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Base of the links in emails; unset, the address `make run` serves on (TASKHUB_PORT).
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('TASKHUB_PORT', default=8000)}")
 
 # Files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -349,12 +379,43 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Web, worker and beat log the same way (config/celery.py applies this dict in workers and
+# beat): "text" lines, or "json" for one object per line (timestamp, level, logger, message,
+# request_id, exc_info); every line carries the id of the request (or task) it belongs to.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "core.logging.RequestIdFilter"},
+        # Celery's per-poll lines ("received", beat's sends, idle periodic ticks) at DEBUG.
+        "routine_celery_lines": {
+            "()": "core.routine_logs.RoutineCeleryLines",
+            "tasks": [entry.task for entry in BEAT_SCHEDULE],
+        },
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        name: {"filters": ["routine_celery_lines"]}
+        for name in ("celery.worker.strategy", "celery.beat", "celery.app.trace")
+    },
 }
+
+# /metrics (Prometheus): bearers of this token may read it; unset, it is open under DEBUG
+# and 404 otherwise. Database gauges computed at scrape are shared this many seconds.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=10)
 
 if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
