@@ -79,14 +79,22 @@ class TaskExecution(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # A run still STARTED after this moment outlived its hard time limit: its worker is gone.
     run_deadline = models.DateTimeField(null=True, blank=True, editable=False)
+    # Staff re-ran this execution (admin): the one it repeats, same task, arguments and owner.
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns", db_index=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="taskexec_user_created_idx"),
             models.Index(fields=["status", "scheduled_at"], name="taskexec_status_sched_idx"),
+            # The staff dashboard's hourly buckets over the last 48 h (and purge's cutoff).
+            models.Index(fields=["created_at"], name="taskexec_created_idx"),
             # Only executions fired by a recurring schedule carry one.
             models.Index(fields=["schedule"], condition=Q(schedule__isnull=False), name="taskexec_schedule_idx"),
+            # Only re-runs carry one; it keeps SET_NULL on purge from scanning the table.
+            models.Index(fields=["rerun_of"], condition=Q(rerun_of__isnull=False), name="taskexec_rerun_of_idx"),
         ]
         constraints = [
             # A constraint rather than unique=True: no second (LIKE-pattern) index on PostgreSQL.

@@ -84,6 +84,10 @@ class Task(models.Model):
             models.Index(fields=["status", "due_date"], name="task_status_due_idx"),
             models.Index(fields=["department", "status"], name="task_dept_status_idx"),
             models.Index(fields=["creator"], name="task_creator_idx"),
+            # The staff dashboard's tasks created / completed per day (30 days).
+            models.Index(fields=["created_at"], name="task_created_idx"),
+            models.Index(fields=["completed_at"], condition=models.Q(completed_at__isnull=False),
+                         name="task_completed_idx"),
         ]
 
     def __str__(self):

@@ -3,6 +3,8 @@
 from .executions import (
     EXECUTION_HEADER,
     execution_cancel,
+    execution_mark_failed,
+    execution_rerun,
     execution_submit,
     executions_dispatch_due,
     executions_fail_lost,
@@ -14,6 +16,8 @@ from .schedules import schedule_create, schedule_delete, schedule_fire, schedule
 __all__ = [
     "EXECUTION_HEADER",
     "execution_cancel",
+    "execution_mark_failed",
+    "execution_rerun",
     "execution_submit",
     "executions_dispatch_due",
     "executions_fail_lost",

@@ -116,6 +116,7 @@ def execution_submit(
     scheduled_at: datetime | None = None,
     idempotency_key: str | None = None,
     schedule=None,
+    rerun_of: TaskExecution | None = None,
 ) -> tuple[TaskExecution, bool]:
     """Create an execution (or return the one an idempotent repeat refers to) -> (execution, created).
 
@@ -149,6 +150,7 @@ def execution_submit(
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint,
         schedule=schedule,
+        rerun_of=rerun_of,
         created_at=now,
     )
     if not idempotency_key:
@@ -289,6 +291,55 @@ def execution_cancel(*, execution: TaskExecution) -> TaskExecution:
         raise Conflict(f"An execution in state {execution.status} cannot be cancelled.")
     transaction.on_commit(lambda: events.announce_finished(execution.pk))
     if was_sent:
+        transaction.on_commit(lambda: _revoke(execution.celery_task_id))
+    return execution
+
+
+@transaction.atomic
+def execution_rerun(*, execution: TaskExecution) -> TaskExecution:
+    """A new execution of the same task, arguments and owner, linked to `execution` (staff's re-run).
+
+    It is a normal request on the owner's behalf, so the owner's rights are checked now, as
+    the dispatcher checks a due run. A waiting original is cancelled first so the work
+    cannot run twice; a running one must end (or be marked failed) first (409).
+    """
+    execution = TaskExecution.objects.select_for_update().select_related("user").get(pk=execution.pk)
+    if execution.status in (*TaskExecution.RUNNING, Status.RETRY):
+        raise Conflict(f"An execution in state {execution.status} is still running; mark it failed first.")
+    owner = execution.user
+    if not owner.is_active:
+        raise Forbidden("The owner's account is inactive.")
+    if execution.status in TaskExecution.CANCELLABLE:
+        execution_cancel(execution=execution)
+    rerun, _ = execution_submit(
+        user=owner,
+        task_name=execution.task_name,
+        args=execution.args,
+        kwargs=execution.kwargs,
+        rerun_of=execution,
+    )
+    return rerun
+
+
+@transaction.atomic
+def execution_mark_failed(*, execution: TaskExecution, by) -> TaskExecution:
+    """Any unfinished state -> FAILURE, for a run staff know is lost (409 once it has finished).
+
+    The worker-side claim then refuses to start it, and a late outcome of a run still alive
+    somewhere writes only over unfinished rows, so the FAILURE stands.
+    """
+    previous = execution.status
+    error = f"MarkedFailed: marked failed by {getattr(by, 'email', by)} while {previous}."
+    changed = (
+        TaskExecution.objects.filter(pk=execution.pk)
+        .exclude(status__in=TaskExecution.FINISHED)
+        .update(status=Status.FAILURE, completed_at=timezone.now(), error=error, traceback=error)
+    )
+    execution.refresh_from_db()
+    if not changed:
+        raise Conflict(f"An execution in state {execution.status} has already finished.")
+    transaction.on_commit(lambda: events.announce_finished(execution.pk))
+    if previous != Status.SCHEDULED:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))
     return execution
 
