@@ -78,7 +78,8 @@ def test_list_shows_only_own_executions_newest_first(runner, client_for):
 
     assert body["count"] == 2
     assert [row["id"] for row in body["results"]] == [str(newer.pk), str(older.pk)]
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_exact", "next", "previous", "results"}
+    assert body["count_exact"] is True
 
 
 def test_list_filters(runner, client_for):
