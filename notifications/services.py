@@ -174,50 +174,38 @@ def notify_task_commented(*, comment) -> list[Notification]:
     )
 
 
-def notify_tasks_expired(*, task_titles: Mapping[int, str]) -> list[Notification]:
-    """Tell creator and assignees of each task that expiry just failed, in three queries."""
-    pairs = task_audience(task_ids=task_titles, with_creators=True)
+def _notify_task_audience(*, pairs, kind: str, message_for) -> list[Notification]:
+    """One `kind` notification per (task id, user id) pair, as each user's preferences allow."""
     preferences = _preferences_of(user_id for _, user_id in pairs)
     notifications = []
     for task_id, user_id in sorted(pairs):
         email, in_app = preferences.get(user_id, (None, None))
-        notifications.append(
-            _delivered(
-                Notification(
-                    recipient_id=user_id,
-                    kind=Notification.Kind.EXPIRED,
-                    task_id=task_id,
-                    message=f"{_quote(task_titles[task_id])} passed its due date and is now failed.",
-                ),
-                email=email,
-                in_app=in_app,
-            )
-        )
+        notification = Notification(recipient_id=user_id, kind=kind, task_id=task_id, message=message_for(task_id))
+        notifications.append(_delivered(notification, email=email, in_app=in_app))
     return notification_bulk_create(notifications=notifications)
+
+
+def notify_tasks_expired(*, task_titles: Mapping[int, str]) -> list[Notification]:
+    """Tell creator and assignees of each task that expiry just failed, in three queries."""
+    return _notify_task_audience(
+        pairs=task_audience(task_ids=task_titles, with_creators=True),
+        kind=Notification.Kind.EXPIRED,
+        message_for=lambda task_id: f"{_quote(task_titles[task_id])} passed its due date and is now failed.",
+    )
 
 
 def notify_tasks_due_soon(*, due_dates: Mapping[int, tuple[str, datetime]]) -> list[Notification]:
     """Remind the assignees of each task ({id: (title, due_date)}) of its due date, in three queries."""
-    pairs = task_audience(task_ids=due_dates, with_creators=False)
-    preferences = _preferences_of(user_id for _, user_id in pairs)
-    notifications = []
-    for task_id, user_id in sorted(pairs):
+
+    def message_for(task_id):
         title, due_date = due_dates[task_id]
-        when = timezone.localtime(due_date).strftime("%Y-%m-%d %H:%M %Z")
-        email, in_app = preferences.get(user_id, (None, None))
-        notifications.append(
-            _delivered(
-                Notification(
-                    recipient_id=user_id,
-                    kind=Notification.Kind.REMINDER,
-                    task_id=task_id,
-                    message=f"{_quote(title)} is due on {when}.",
-                ),
-                email=email,
-                in_app=in_app,
-            )
-        )
-    return notification_bulk_create(notifications=notifications)
+        return f"{_quote(title)} is due on {timezone.localtime(due_date).strftime('%Y-%m-%d %H:%M %Z')}."
+
+    return _notify_task_audience(
+        pairs=task_audience(task_ids=due_dates, with_creators=False),
+        kind=Notification.Kind.REMINDER,
+        message_for=message_for,
+    )
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
