@@ -8,7 +8,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from . import auth_cache
+from . import auth_cache, scopes
 from .models import ApiKey
 
 KEY_PREFIX = "th_"
@@ -26,7 +26,11 @@ def split_key(raw_key: str):
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Api-Key <key>` or `X-API-Key: <key>`; never a key in the query string."""
+    """`Authorization: Api-Key <key>` or `X-API-Key: <key>`; never a key in the query string.
+
+    A key outside its scopes is refused here with 403 (accounts.scopes): authentication is the
+    one step every view runs whatever permission classes it declares.
+    """
 
     keyword = "Api-Key"
 
@@ -38,7 +42,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw_key = self._key_from_headers(request)
         if raw_key is None:
             return None
-        return self._authenticate_key(raw_key)
+        user, api_key = self._authenticate_key(raw_key)
+        refusal = scopes.refusal(api_key, request, request.parser_context.get("view"))
+        if refusal:
+            raise exceptions.PermissionDenied(refusal)
+        return user, api_key
 
     def _key_from_headers(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1").split()

@@ -92,8 +92,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_superuser or self.is_staff or self.role == self.Role.CEO
 
 
+def api_key_default_scopes() -> list[str]:
+    return list(ApiKey.Scope.values)
+
+
 class ApiKey(models.Model):
     """A key for an external service, acting as its owner. Only a hash of the secret is kept."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read (GET, HEAD, OPTIONS)"
+        WRITE = "write", "Write (other methods outside the task API)"
+        EXECUTE = "execute", "Execute (task-API execute, cancel and schedule changes)"
 
     PREFIX_LENGTH = 8
 
@@ -104,6 +113,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # What requests the key may make (accounts.scopes); a list of Scope values.
+    scopes = models.JSONField(default=api_key_default_scopes)
+    # Registered task-API names the key may run; empty: any its owner may run.
+    allowed_tasks = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -120,3 +133,8 @@ class ApiKey(models.Model):
     @property
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def rate_limit_bucket(self) -> str:
+        # core.throttling counts a key's requests apart from its owner's other credentials.
+        return f"api-key:{self.pk}"

@@ -144,11 +144,38 @@ class DepartmentSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "manager"]
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeyAccessMixin(serializers.Serializer):
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKey.Scope.choices),
+        allow_empty=False,
+        required=False,
+        help_text="`read`: GET/HEAD/OPTIONS; `write`: other methods outside the task API; `execute`: "
+        "task-API execute, cancel and schedule create/pause/resume/delete. Default: all three.",
+    )
+    allowed_tasks = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        allow_null=True,
+        max_length=200,
+        help_text="Registered task names the key may run; empty or null: any task its owner may run.",
+    )
+
+    def validate_allowed_tasks(self, value):
+        return value or []
+
+
+class ApiKeySerializer(ApiKeyAccessMixin, serializers.ModelSerializer):
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "scopes", "allowed_tasks"]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
+
+
+class ApiKeyUpdateSerializer(ApiKeyAccessMixin, serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "allowed_tasks"]
+        extra_kwargs = {"name": {"required": False}}
 
 
 class ApiKeyWithSecretSerializer(ApiKeySerializer):

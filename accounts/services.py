@@ -12,6 +12,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from task_api.registry import registry as task_registry
+
 from . import tokens
 from .authentication import KEY_PREFIX
 from .models import ApiKey, Department, User
@@ -217,14 +219,63 @@ def _set_new_key(api_key: ApiKey) -> str:
     return raw_key
 
 
+def _check_allowed_tasks(allowed_tasks: list[str]) -> list[str]:
+    unknown = [name for name in allowed_tasks if name not in task_registry]
+    if unknown:
+        raise ValidationError({"allowed_tasks": f"No registered task is named: {', '.join(unknown)}."})
+    return list(dict.fromkeys(allowed_tasks))
+
+
+def _canonical_scopes(scopes: list[str]) -> list[str]:
+    return [scope for scope in ApiKey.Scope.values if scope in scopes]
+
+
 @transaction.atomic
-def api_key_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    user: User,
+    name: str,
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
+    allowed_tasks: list[str] | None = None,
+) -> tuple[ApiKey, str]:
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "Must be in the future."})
-    api_key = ApiKey(user=user, name=name, expires_at=expires_at)
+    api_key = ApiKey(
+        user=user,
+        name=name,
+        expires_at=expires_at,
+        scopes=_canonical_scopes(scopes if scopes is not None else ApiKey.Scope.values),
+        allowed_tasks=_check_allowed_tasks(allowed_tasks or []),
+    )
     raw_key = _set_new_key(api_key)
     api_key.save()
     return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_update(
+    *,
+    api_key: ApiKey,
+    name: str | None = None,
+    scopes: list[str] | None = None,
+    allowed_tasks: list[str] | None = None,
+) -> ApiKey:
+    """Rename a key or change what it may do; saving drops it from the credential cache
+    (accounts.signals), so the next request sees the new scopes."""
+    fields = []
+    if name is not None:
+        api_key.name = name
+        fields.append("name")
+    if scopes is not None:
+        api_key.scopes = _canonical_scopes(scopes)
+        fields.append("scopes")
+    if allowed_tasks is not None:
+        api_key.allowed_tasks = _check_allowed_tasks(allowed_tasks)
+        fields.append("allowed_tasks")
+    if fields:
+        api_key.save(update_fields=fields)
+    return api_key
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from .models import ApiKey
 from .permissions import DenyApiKey, IsPeopleAdminOrReadOnly, UserObjectPermission
 from .serializers import (
     ApiKeySerializer,
+    ApiKeyUpdateSerializer,
     ApiKeyWithSecretSerializer,
     ApiTokenSerializer,
     DepartmentSerializer,
@@ -274,6 +275,13 @@ class DepartmentViewSet(ConditionalRequestMixin, viewsets.ModelViewSet):
         services.department_delete(department=instance)
 
 
+@extend_schema_view(
+    partial_update=extend_schema(
+        request=ApiKeyUpdateSerializer,
+        responses={200: ApiKeySerializer},
+        summary="Rename a key or change its scopes and allowed tasks",
+    )
+)
 class ApiKeyViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -284,6 +292,7 @@ class ApiKeyViewSet(
     serializer_class = ApiKeySerializer
     permission_classes = [IsAuthenticated, DenyApiKey]
     filter_backends = []
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -297,6 +306,12 @@ class ApiKeyViewSet(
         api_key, raw_key = services.api_key_create(user=request.user, **data.validated_data)
         api_key.key = raw_key
         return Response(ApiKeyWithSecretSerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        data = ApiKeyUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key = services.api_key_update(api_key=self.get_object(), **data.validated_data)
+        return Response(ApiKeySerializer(api_key).data)
 
     @extend_schema(request=None, responses={200: ApiKeyWithSecretSerializer})
     @action(detail=True, methods=["post"])

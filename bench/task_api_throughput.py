@@ -205,6 +205,10 @@ def main():
     if per_user > 500 and "THROTTLE_EXECUTE_RATE" not in os.environ:
         # More executions per user than the production throttle lets through in a minute.
         env["THROTTLE_EXECUTE_RATE"] = f"{per_user * 2}/min"
+    if "THROTTLE_USER_RATE" not in os.environ:
+        # Each execution is two requests (submit, long-poll); a fast client passes the default
+        # 1200/min per user, and this measures throughput, not the rate limit.
+        env["THROTTLE_USER_RATE"] = f"{max(per_user * 4, 1200)}/min"
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
 

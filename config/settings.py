@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.JsonErrorsMiddleware",
+    # X-RateLimit-* of the request's count (core.throttling.RateLimitThrottle), 429s included.
+    "core.throttling.RateLimitHeadersMiddleware",
     # Oversized bodies and NUL characters refused before any work; then an /api/ path without
     # its trailing slash is served as with it (before CommonMiddleware would redirect it).
     "core.middleware.RequestBoundsMiddleware",
@@ -266,7 +268,11 @@ REST_FRAMEWORK = {
     ],
     # Matches core.throttling.client_ip, for any stock DRF throttle that identifies by address.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # Every authenticated request: per user, or per API key for a key's requests (SPEC §10).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.RateLimitThrottle"],
     "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("THROTTLE_USER_RATE", default="1200/min"),
+        "api_key": env.str("THROTTLE_KEY_RATE", default="600/min"),
         "auth": env.str("THROTTLE_AUTH_RATE", default="10/min"),
         # Successful registrations per client IP (failures count against "auth").
         "register": env.str("THROTTLE_REGISTER_RATE", default="5/hour"),

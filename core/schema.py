@@ -44,6 +44,14 @@ ERROR_RESPONSES = {
     "415": "The request body is in a media type this operation does not read.",
     "429": "Too many requests; retry after the `Retry-After` header.",
 }
+# core.throttling.RateLimitThrottle's count, on the answers of authenticated requests (not
+# those refused before the view counts them: bad credentials, a permission class, a key's scope).
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed per window: THROTTLE_USER_RATE, or THROTTLE_KEY_RATE for an API key.",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "Seconds until the current window ends and the count starts again.",
+}
+RETRY_AFTER = {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}
 # Request encodings the browsable API's forms use; see _json_bodies_only.
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Codes that come from reading a request body; documented only where there is one.
@@ -94,6 +102,17 @@ def _json_bodies_only(operation) -> None:
             content.pop(media_type, None)
 
 
+def _rate_limit_headers(responses) -> None:
+    for code, response in responses.items():
+        if code == "401":
+            continue
+        headers = response.setdefault("headers", {})
+        for name, description in RATE_LIMIT_HEADERS.items():
+            headers.setdefault(name, {"schema": {"type": "integer"}, "description": description})
+        if code == "429":
+            headers.setdefault("Retry-After", RETRY_AFTER)
+
+
 def add_error_responses(result, generator, request, public):
     """Document the JSON errors every operation can answer, with bodies that match them.
 
@@ -125,6 +144,8 @@ def add_error_responses(result, generator, request, public):
                 if code in BODY_CODES and "requestBody" not in operation:
                     continue
                 responses.setdefault(code, {"description": description})
+            if not public_op:
+                _rate_limit_headers(responses)
             for code, response in responses.items():
                 declared = response.get("content", {}).get("application/json", {}).get("schema")
                 # A 400 is field errors as often as a `detail`, whatever a view declared.

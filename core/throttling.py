@@ -7,10 +7,16 @@ With none (the default) the socket address is the client, whatever the header sa
 """
 
 import ipaddress
+import logging
+import math
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
 from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+logger = logging.getLogger(__name__)
 
 
 def _valid_ip(value: str) -> str | None:
@@ -54,3 +60,90 @@ class SharedCacheThrottleMixin:
 
 class ScopedRateThrottle(SharedCacheThrottleMixin, throttling.ScopedRateThrottle):
     """DRF's per-view-scope throttle, counting in the shared cache."""
+
+
+class RateLimit(NamedTuple):
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window frees
+
+
+def _count_hit(cache, key: str, duration: int) -> int:
+    """Add one to `key`'s count in the current window and return it: one round trip on Redis
+    (INCR and EXPIRE pipelined on the client of Django's RedisCache), add-then-incr elsewhere."""
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if get_client is not None:
+        raw_key = cache.make_and_validate_key(key)
+        pipe = get_client(raw_key, write=True).pipeline(transaction=False)
+        pipe.incr(raw_key)
+        pipe.expire(raw_key, duration + 1)
+        return int(pipe.execute()[0])
+    cache.add(key, 0, duration + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, duration + 1)
+        return 1
+
+
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+class RateLimitThrottle(SharedCacheThrottleMixin, throttling.SimpleRateThrottle):
+    """Every authenticated request: per user at THROTTLE_USER_RATE, or, when the credential
+    names a bucket of its own (an API key's `rate_limit_bucket`), per credential at
+    THROTTLE_KEY_RATE instead.
+
+    Fixed windows aligned to the clock (a minute starts at :00), counted in the shared cache with
+    one Redis round trip; the whole history DRF's throttles keep per client would cost a list of
+    up to 1200 timestamps read and written on every request. The count is left on the request for
+    RateLimitHeadersMiddleware.
+    """
+
+    USER_SCOPE = "user"
+    KEY_SCOPE = "api_key"
+
+    def __init__(self):
+        # The rate depends on the request; DRF's constructor would read it once, by scope.
+        self._wait = None
+
+    def allow_request(self, request, view):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return True
+        bucket = getattr(request.auth, "rate_limit_bucket", None)
+        scope, ident = (self.KEY_SCOPE, bucket) if bucket else (self.USER_SCOPE, f"user:{user.pk}")
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if not rate:
+            return True
+        limit, duration = self.parse_rate(rate)
+        now = self.timer()
+        window = int(now // duration)
+        try:
+            count = _count_hit(self.cache, f"ratelimit:{ident}:{window}", duration)
+        except Exception:
+            # A limit is no reason to refuse the whole API while the cache is down.
+            logger.warning("rate-limit cache unavailable; request not counted", exc_info=True)
+            return True
+        reset = max(1, math.ceil((window + 1) * duration - now))
+        request._request.rate_limit = RateLimit(limit=limit, remaining=max(limit - count, 0), reset=reset)
+        self._wait = reset
+        return count <= limit
+
+    def wait(self):
+        return self._wait
+
+
+class RateLimitHeadersMiddleware:
+    """Puts the RateLimitThrottle's count of this request on its response (429s included)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        rate_limit = getattr(request, "rate_limit", None)
+        if rate_limit is not None:
+            for header, value in zip(RATE_LIMIT_HEADERS, rate_limit, strict=True):
+                response[header] = str(value)
+        return response

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.long_poll import long_poll_slot
 from core.parsers import JSONParser
-from core.throttling import ScopedRateThrottle
+from core.throttling import RateLimitThrottle, ScopedRateThrottle
 
 from . import selectors, services
 from .filters import ExecutionFilter
@@ -106,7 +106,8 @@ class AvailableTasksView(APIView):
 
 class ExecuteView(APIView):
     parser_classes = [JSONParser]
-    throttle_classes = [ScopedRateThrottle]
+    # The per-user/per-key limit every view has, and the per-user cap on executions.
+    throttle_classes = [RateLimitThrottle, ScopedRateThrottle]
     throttle_scope = "task_api_execute"
 
     @extend_schema(

@@ -142,14 +142,17 @@ def make_run(tmp_path_factory):
     """One `make run` for the module's tests, in order: quiet, one email, then Ctrl-C."""
     running = MakeRunInTerminal(tmp_path_factory.mktemp("make-run"))
     try:
-        wait_for(running.healthy, timeout=180, interval=0.5, message="make run to answer /api/v1/health/")
-        wait_for(lambda: any("ready." in line for line in running.of("worker")), timeout=60, interval=0.2,
-                 message="the worker")
-        wait_for(lambda: any("beat: Starting" in line for line in running.of("beat")), timeout=60, interval=0.2,
-                 message="beat")
-        # Start-up is over when the seed's emails are sent: nothing printed for a few seconds.
-        wait_for(lambda: time.monotonic() - running.last_line_at > 5, timeout=180, interval=0.5,
-                 message="the start-up output to end")
+        try:
+            wait_for(running.healthy, timeout=180, interval=0.5, message="make run to answer /api/v1/health/")
+            wait_for(lambda: any("ready." in line for line in running.of("worker")), timeout=120, interval=0.2,
+                     message="the worker")
+            wait_for(lambda: any("beat: Starting" in line for line in running.of("beat")), timeout=60,
+                     interval=0.2, message="beat")
+            # Start-up is over when the seed's emails are sent: nothing printed for a few seconds.
+            wait_for(lambda: time.monotonic() - running.last_line_at > 5, timeout=180, interval=0.5,
+                     message="the start-up output to end")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; make run printed:\n" + "\n".join(running.lines[-60:])) from None
         yield running
     finally:
         running.close()
