@@ -75,22 +75,18 @@ def tasks_per_day(*, now: datetime, days: int = DAYS) -> list[dict]:
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     # Bounded on both sides: a (mis)dated completion in the future is no bar and costs no read.
     end = start + timedelta(days=days)
-    created = dict(
-        Task.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDay("created_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("day", "n")
-    )
-    completed = dict(
-        Task.objects.filter(completed_at__gte=start, completed_at__lt=end)
-        .annotate(day=TruncDay("completed_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("day", "n")
-    )
+
+    def per_day(field: str) -> dict:
+        return dict(
+            Task.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end})
+            .annotate(day=TruncDay(field))
+            .values("day")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("day", "n")
+        )
+
+    created, completed = per_day("created_at"), per_day("completed_at")
     series = []
     for offset in range(days):
         day = start + timedelta(days=offset)

@@ -1,1 +1,1 @@
-from comments.tests.conftest import cast, many, media_root, task, world  # noqa: F401
+from comments.tests.conftest import admin_client, cast, many, media_root, rows, task, world  # noqa: F401

@@ -82,3 +82,17 @@ def many(cast):
         upload(task=task, by=cast["assignee"])
         upload(task=task, by=cast["creator"])
     return tasks
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def rows(cast, task):
+    """One comment and one attachment on the task, for the admin's search and pages."""
+    return CommentFactory(task=task, author=cast["assignee"], content="budget question"), upload(
+        task=task, by=cast["creator"], name="budget.xlsx"
+    )

@@ -1,23 +1,5 @@
 import pytest
 
-from accounts.tests.factories import UserFactory
-from attachments.tests.factories import upload
-
-from .factories import CommentFactory
-
-
-@pytest.fixture
-def admin_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
-@pytest.fixture
-def rows(cast, task):
-    return CommentFactory(task=task, author=cast["assignee"], content="budget question"), upload(
-        task=task, by=cast["creator"], name="budget.xlsx"
-    )
-
 
 @pytest.mark.parametrize(
     "path, query, found",
