@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "comments",
     "attachments",
     "notifications",
+    "webhooks",
+    "live",
     "task_api",
     # The staff's view: the admin dashboard over tasks, task_api and notifications.
     "staff",

@@ -6,22 +6,25 @@ replacing a service (tests do) replaces what the signal reaches.
 
 from comments.events import comment_created
 from comments.models import Comment
-from tasks.events import task_assigned, task_created, task_updated, tasks_due_soon, tasks_expired
+from tasks.events import tasks_assigned, tasks_created, tasks_due_soon, tasks_expired, tasks_updated
 from tasks.models import Task
 
 from . import services
 
 
-def on_task_created(sender, *, task, actor, **kwargs) -> None:
-    services.notify_task_created(task=task, actor=actor)
+def on_tasks_created(sender, *, tasks, actor, **kwargs) -> None:
+    for task in tasks:
+        services.notify_task_created(task=task, actor=actor)
 
 
-def on_task_updated(sender, *, task, actor, changed_fields, **kwargs) -> None:
-    services.notify_task_updated(task=task, actor=actor, changed_fields=changed_fields)
+def on_tasks_updated(sender, *, changes, actor, **kwargs) -> None:
+    for task, changed_fields in changes:
+        services.notify_task_updated(task=task, actor=actor, changed_fields=changed_fields)
 
 
-def on_task_assigned(sender, *, task, actor, users, **kwargs) -> None:
-    services.notify_task_assigned(task=task, actor=actor, users=users)
+def on_tasks_assigned(sender, *, assignments, actor, **kwargs) -> None:
+    for task, users in assignments:
+        services.notify_task_assigned(task=task, actor=actor, users=users)
 
 
 def on_tasks_expired(sender, *, task_titles, **kwargs) -> None:
@@ -39,9 +42,9 @@ def on_comment_created(sender, *, comment, **kwargs) -> None:
 def connect() -> None:
     """Connect every receiver once (dispatch_uid makes a second call a no-op)."""
     for signal, receiver, sender in [
-        (task_created, on_task_created, Task),
-        (task_updated, on_task_updated, Task),
-        (task_assigned, on_task_assigned, Task),
+        (tasks_created, on_tasks_created, Task),
+        (tasks_updated, on_tasks_updated, Task),
+        (tasks_assigned, on_tasks_assigned, Task),
         (tasks_expired, on_tasks_expired, Task),
         (tasks_due_soon, on_tasks_due_soon, Task),
         (comment_created, on_comment_created, Comment),

@@ -3,19 +3,25 @@
 Each signal is sent with `sender=Task` inside the writing service's transaction, after its
 rows are written, so a receiver's writes commit or roll back with the change itself. A
 receiver that raises aborts the write.
+
+Every per-task signal carries a list, so one write of many tasks (bulk create or update)
+sends one signal and a receiver can do its work for all of them in a fixed number of queries;
+a write of one task sends a list of one.
 """
 
 from django.dispatch import Signal
 
-# task, actor: a new task exists.
-task_created = Signal()
+# tasks, actor: new tasks exist (a list of Task).
+tasks_created = Signal()
 
-# task, actor, changed_fields: the names from UPDATED_FIELDS a user sees as changed, worked
-# out once by the service (never derived columns such as completed_at or priority_rank).
-task_updated = Signal()
+# changes, actor: a list of (task, changed_fields), where changed_fields are the names from
+# UPDATED_FIELDS a user sees as changed, worked out once by the service (never derived
+# columns such as completed_at or priority_rank). Tasks that did not change are not listed.
+tasks_updated = Signal()
 
-# task, actor, users: users newly put on the task (those already on it are not repeated).
-task_assigned = Signal()
+# assignments, actor: a list of (task, users): users newly put on each task (those already on
+# it are not repeated; tasks that gained nobody are not listed).
+tasks_assigned = Signal()
 
 # task_titles {task_id: title}: the tasks the expiry job has just failed.
 tasks_expired = Signal()

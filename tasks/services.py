@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Department, User
 from core.exceptions import Forbidden
 
-from .events import task_assigned, task_created, task_updated
+from .events import tasks_assigned, tasks_created, tasks_updated
 from .models import Task, TaskAssignment, TaskStatusHistory
 
 # "Not given", where None is a real value (a task without a department).
@@ -127,9 +127,9 @@ def task_create(
     task.save()
     history.save()
     added = _add_assignees(task, assignees, by=creator)
-    task_created.send(sender=Task, task=task, actor=creator)
+    tasks_created.send(sender=Task, tasks=[task], actor=creator)
     if added:
-        task_assigned.send(sender=Task, task=task, actor=creator, users=added)
+        tasks_assigned.send(sender=Task, assignments=[(task, added)], actor=creator)
     return task
 
 
@@ -199,9 +199,9 @@ def task_update(*, task: Task, by: User, **fields) -> Task:
     task.save(update_fields=change.columns_to_save())
     if change.history:
         change.history.save()
-    task_updated.send(sender=Task, task=task, actor=by, changed_fields=change.visible)
+    tasks_updated.send(sender=Task, changes=[(task, change.visible)], actor=by)
     if change.added:
-        task_assigned.send(sender=Task, task=task, actor=by, users=change.added)
+        tasks_assigned.send(sender=Task, assignments=[(task, change.added)], actor=by)
     return task
 
 
@@ -213,7 +213,7 @@ def task_mark_done(*, task: Task, by: User) -> Task:
     if history:
         task.save(update_fields=["status", "completed_at", "completed_late", "updated_at"])
         history.save()
-        task_updated.send(sender=Task, task=task, actor=by, changed_fields=["status"])
+        tasks_updated.send(sender=Task, changes=[(task, ["status"])], actor=by)
     return task
 
 
@@ -224,7 +224,7 @@ def task_assign(*, task: Task, assignees: Sequence[User], by: User) -> list[int]
     added = _add_assignees(task, assignees, by=by)
     if added:
         task.save(update_fields=["assigned_by", "updated_at"])
-        task_assigned.send(sender=Task, task=task, actor=by, users=added)
+        tasks_assigned.send(sender=Task, assignments=[(task, added)], actor=by)
     return _assignee_ids(task)
 
 
@@ -234,7 +234,7 @@ def task_unassign(*, task: Task, assignees: Sequence[User], by: User) -> list[in
     task = _locked(task)
     if _remove_assignees(task, assignees, by=by):
         task.save(update_fields=["updated_at"])
-        task_updated.send(sender=Task, task=task, actor=by, changed_fields=["assignees"])
+        tasks_updated.send(sender=Task, changes=[(task, ["assignees"])], actor=by)
     return _assignee_ids(task)
 
 
@@ -255,7 +255,7 @@ def task_delegate(*, task: Task, by: User, to: User) -> Task:
     task.is_delegated = True
     task.assigned_by = by
     task.save(update_fields=["is_delegated", "assigned_by", "updated_at"])
-    task_assigned.send(sender=Task, task=task, actor=by, users=[to])
+    tasks_assigned.send(sender=Task, assignments=[(task, [to])], actor=by)
     return task
 
 
