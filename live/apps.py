@@ -1,8 +1,8 @@
 from django.apps import AppConfig
 
+
 class LiveConfig(AppConfig):
     """Live events: the event log and the Server-Sent Events stream `/api/v1/events/`."""
 
-    default_auto_field = "django.db.models.BigAutoField"
     name = "live"
     verbose_name = "Live events"

@@ -1,8 +1,8 @@
 from django.apps import AppConfig
 
+
 class WebhooksConfig(AppConfig):
     """Signed webhooks: subscriptions, an outbox of deliveries sent by Celery, the delivery log."""
 
-    default_auto_field = "django.db.models.BigAutoField"
     name = "webhooks"
     verbose_name = "Webhooks"
