@@ -18,6 +18,7 @@ from tasks.events import UPDATED_FIELDS
 from tasks.models import Task
 from tasks.selectors import task_assignee_ids, task_audience
 
+from .events import notifications_created
 from .models import Notification, NotificationPreference
 from .outbox import notification_emails_enqueue
 
@@ -80,6 +81,7 @@ def notification_bulk_create(*, notifications: Sequence[Notification | None]) ->
     if not notifications:
         return []
     created = Notification.objects.bulk_create(notifications)
+    notifications_created.send(sender=Notification, notifications=created)
     emails = [n.id for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if emails:
         # robust: whatever happens while queueing, the request that caused this has committed.
