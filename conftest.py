@@ -68,6 +68,22 @@ def fresh_watcher(monkeypatch):
 
 
 @pytest.fixture
+def redis_round_trips(monkeypatch):
+    """The commands this process sends to Redis from now on: one entry per round trip (a pipeline is one)."""
+    import redis.connection
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+@pytest.fixture
 def client_for():
     """client_for(user) -> an APIClient authenticated as that user."""
 
@@ -147,7 +163,7 @@ class CeleryProcess:
         args = [sys.executable, "-m", "celery", "-A", "config", self.kind, "-l", "info"]
         if self.kind == "worker":
             args += [
-                "-Q", "default,emails", "-c", "2", "--without-gossip", "--without-mingle",
+                "-Q", "default,emails,webhooks", "-c", "2", "--without-gossip", "--without-mingle",
                 "-n", f"{self.node}@%h",
             ]
             ready_text = ready_text or "ready."

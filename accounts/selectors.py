@@ -15,7 +15,7 @@ def register_user_annotation(annotate: UserAnnotation) -> None:
     """Have `users_list` pass its queryset through `annotate`.
 
     An app above accounts calls this from its AppConfig.ready to add its own figures to the
-    users list and detail (tasks: the `stat_<name>` counts behind `task_stats`). `annotate`
+    users list and detail (tasks: the `stat_counts` behind `task_stats`). `annotate`
     must keep the list one query: annotations and joins only, no prefetch.
     """
     if annotate not in _user_annotations:

@@ -6,7 +6,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from .models import ApiKey, Department, User
 
-# Read from `stat_<name>` annotations that tasks registers with selectors.users_list.
+# Read from the `stat_counts` annotation ({name: count}) that tasks registers with selectors.users_list.
 STAT_FIELDS = ("total", "todo", "in_progress", "done", "failed", "overdue")
 
 
@@ -34,7 +34,8 @@ class UserSerializer(serializers.ModelSerializer):
 
     def get_task_stats(self, user) -> TaskStatsSerializer:
         # Counts come from the annotations of selectors.users_list; a plain instance gets zeros.
-        return {name: getattr(user, f"stat_{name}", 0) for name in STAT_FIELDS}
+        counts = getattr(user, "stat_counts", None) or {}
+        return {name: counts.get(name, 0) for name in STAT_FIELDS}
 
 
 def _check_password(attrs) -> None:

@@ -5,8 +5,11 @@ and submit-and-wait (`POST execute/?wait=30`, one request that answers the finis
 
 Starts its own gunicorn (config/gunicorn.conf.py: 2 workers x 8 threads) and Celery worker
 on the PostgreSQL/Redis you point it at, runs both paths in the same run, prints
-executions/s and p50/p95 submit->SUCCESS latency for each and their ratios, and the CPU
-each group of processes spent per execution; then stops what it started.
+executions/s and p50/p95 submit->SUCCESS latency for each and their ratios, the load average,
+and the CPU each group of processes spent per execution: this run's gunicorn, its worker, the
+client (this process), the PostgreSQL backends of its database, PostgreSQL's own processes and
+Redis; everything else on the machine (other work) is shown as "other", outside the total and
+the CPU ratio. Then it stops what it started.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/taskhub_bench \\
     REDIS_URL=redis://127.0.0.1:6379/5 \\
@@ -86,16 +89,20 @@ def summarise(name, latencies, wall):
     }
 
 
-CPU_GROUPS = ("gunicorn", "celery", "bench", "postgres", "redis-server")
+CPU_GROUPS = ("gunicorn", "celery", "bench", "postgres", "pg-server", "redis-server")
 # The gunicorn and Celery processes this run started (and their children): other gunicorns or
 # workers on a shared machine are "other", not counted as this run's web or worker.
 OWN_ROOTS: dict[int, str] = {}
+# "postgres" is the backends serving this run's database (their command line names it); backends
+# of other databases (other work on a shared machine) are "other", and the server's own processes
+# (postmaster, WAL writer, checkpointer, ...), which every database's writes keep busy, "pg-server".
+DATABASE_NAME = ""
 
 
 def cpu_seconds() -> dict:
-    """CPU seconds used so far by each group of processes on this machine (Linux /proc)."""
+    """CPU seconds used so far by each process on this machine (Linux /proc), by (group, pid)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    totals = dict.fromkeys(CPU_GROUPS + ("other",), 0.0)
+    totals = {}
     processes = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -107,10 +114,10 @@ def cpu_seconds() -> dict:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        # Own user+system time, plus that of exited children it reaped (PostgreSQL backends
-        # that closed mid-round are counted through the postmaster).
-        used = sum(int(value) for value in fields[11:15]) / ticks
-        processes[int(entry.name)] = (int(fields[1]), comm, cmdline, used)
+        # Own user+system time, and that of exited children it reaped.
+        used = sum(int(value) for value in fields[11:13]) / ticks
+        reaped = sum(int(value) for value in fields[13:15]) / ticks
+        processes[int(entry.name)] = (int(fields[1]), comm, cmdline, used, reaped)
 
     def own_group(pid):
         while pid > 1 and pid in processes:
@@ -119,22 +126,49 @@ def cpu_seconds() -> dict:
             pid = processes[pid][0]
         return None
 
-    for pid, (_, comm, cmdline, used) in processes.items():
+    for pid, (_, comm, cmdline, used, reaped) in processes.items():
         if pid == os.getpid():
             group = "bench"
         elif (own := own_group(pid)) is not None:
             group = own
         elif comm.startswith("postgres") or cmdline.startswith("postgres"):
-            group = "postgres"
+            group = "postgres" if f" {DATABASE_NAME} " in cmdline else _pg_group(cmdline)
+            # The postmaster reaps every backend that exits, of any database: not this run's
+            # (its web and worker keep their connections), so other work.
+            totals[("other", pid)] = reaped
+            reaped = 0.0
         elif comm.startswith("redis-server"):
             group = "redis-server"
         else:
             group = "other"
-        totals[group] += used
+        totals[(group, pid)] = totals.get((group, pid), 0.0) + used + reaped
     return totals
 
 
-def run_parallel(job, n, clients, deadline):
+def cpu_spent(before: dict, after: dict) -> dict:
+    """CPU seconds each group spent between two cpu_seconds(): summed per process alive at the end.
+
+    A process that exited in between is left out (its whole past would otherwise be subtracted:
+    a database connection closed at CONN_MAX_AGE), one that started is counted from zero.
+    """
+    spent = dict.fromkeys(CPU_GROUPS + ("other",), 0.0)
+    for (group, pid), seconds in after.items():
+        earlier = before.get((group, pid), 0.0)
+        spent[group] += seconds - earlier if seconds >= earlier else seconds
+    return spent
+
+
+def _pg_group(cmdline: str) -> str:
+    """A backend of another database is other work; the server's own processes are "pg-server"."""
+    words = cmdline.split()
+    # A backend reads "postgres: [cluster:] user database host(port) state"; a server process does not.
+    client = any(word == "[local]" or ("(" in word and word.endswith(")")) for word in words[1:])
+    return "other" if client else "pg-server"
+
+
+def run_parallel(pool, job, n, deadline):
+    """`job(i)` for i in range(n) on `pool`'s threads (each path keeps its own, so its clients'
+    connections, database ones included, last the whole run as real clients' would)."""
     latencies = []
     lock = threading.Lock()
 
@@ -147,8 +181,7 @@ def run_parallel(job, n, clients, deadline):
             latencies.append(time.perf_counter() - started)
 
     began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(timed, range(n)))
+    list(pool.map(timed, range(n)))
     return latencies, time.perf_counter() - began
 
 
@@ -173,15 +206,21 @@ class HttpClient:
 
     def request(self, method, path, body=None):
         conn = getattr(self.local, "conn", None)
+        reused = conn is not None
         if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self._headers())
             response = conn.getresponse()
             return response.status, json.loads(response.read() or b"null")
         except (ConnectionError, http.client.HTTPException):
             self.local.conn = None
-            raise
+            conn.close()
+            if not reused:
+                raise
+        # The server closed the idle keep-alive connection (gunicorn's keepalive is 5 s, and a
+        # path idles while the others run): reconnect once, as HTTP client libraries do.
+        return self.request(method, path, body)
 
 
 def main():
@@ -215,6 +254,10 @@ def main():
     import django
 
     django.setup()
+    from django.db import connection
+
+    global DATABASE_NAME
+    DATABASE_NAME = connection.settings_dict["NAME"]
     from django.contrib.auth.models import Permission
     from rest_framework.authtoken.models import Token
 
@@ -230,6 +273,7 @@ def main():
 
     port = free_port()
     processes = []
+    pools = {}
     try:
         processes.append(
             subprocess.Popen(
@@ -315,30 +359,33 @@ def main():
                     raise TimeoutError(url)
                 time.sleep(args.poll)
 
+        load_before = os.getloadavg()
+        jobs = {"raw": raw_job, "api": http_job, "wait": wait_job}
+        pools.update({key: ThreadPoolExecutor(max_workers=args.clients) for key in jobs})
         warmup = min(WARMUP, args.n)
-        run_parallel(raw_job, warmup, args.clients, deadline)
-        run_parallel(http_job, warmup, args.clients, deadline)
-        run_parallel(wait_job, warmup, args.clients, deadline)
+        for key, job in jobs.items():
+            run_parallel(pools[key], job, warmup, deadline)
 
         # Alternate the paths in rounds so a change in machine load hits all alike.
-        jobs = {"raw": raw_job, "api": http_job, "wait": wait_job}
         measured = {key: ([], 0.0) for key in jobs}
         cpu = {key: dict.fromkeys(CPU_GROUPS + ("other",), 0.0) for key in jobs}
         per_round = [args.n // args.rounds + (1 if r < args.n % args.rounds else 0) for r in range(args.rounds)]
         for size in per_round:
             for key, job in jobs.items():
                 before = cpu_seconds()
-                latencies, wall = run_parallel(job, size, args.clients, deadline)
+                latencies, wall = run_parallel(pools[key], job, size, deadline)
                 after = cpu_seconds()
                 measured[key] = (measured[key][0] + latencies, measured[key][1] + wall)
-                for group in cpu[key]:
-                    cpu[key][group] += after[group] - before[group]
+                for group, seconds in cpu_spent(before, after).items():
+                    cpu[key][group] += seconds
         rows = {
             "raw": summarise("raw delay()+get()", *measured["raw"]),
             "api": summarise("API polling", *measured["api"]),
             "wait": summarise("API submit-and-wait", *measured["wait"]),
         }
     finally:
+        for pool in pools.values():
+            pool.shutdown(cancel_futures=True)
         for process in processes:
             process.terminate()
         for process in processes:
@@ -358,17 +405,25 @@ def main():
             f"{row['path']:<22}{row['per_second']:>10.1f}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}"
             f"{row['wall_s']:>10.1f}"
         )
+    load_after = os.getloadavg()
+    print(
+        "load average (1, 5, 15 min): before "
+        + ", ".join(f"{v:.2f}" for v in load_before)
+        + "; after "
+        + ", ".join(f"{v:.2f}" for v in load_after)
+    )
     print(
         "CPU ms per execution, by process group (gunicorn = this run's web, celery = its worker, bench = the "
-        "client; postgres and redis-server are every such process on the machine, other is everything else):"
+        "client, postgres = the backends of this run's database, pg-server = PostgreSQL's own processes, "
+        "redis-server = the Redis server; other = everything else on the machine, not in the total):"
     )
     groups = [g for g in CPU_GROUPS + ("other",) if any(cpu[key][g] for key in rows)]
     totals = {}
-    print(f"{'path':<22}" + "".join(f"{g:>14}" for g in groups) + f"{'total':>10}")
+    print(f"{'path':<22}" + "".join(f"{g:>13}" for g in groups) + f"{'total':>10}")
     for key, row in rows.items():
         per_exec = {g: cpu[key][g] * 1000 / row["n"] for g in groups}
-        totals[key] = sum(per_exec.values())
-        print(f"{row['path']:<22}" + "".join(f"{per_exec[g]:>14.1f}" for g in groups) + f"{totals[key]:>10.1f}")
+        totals[key] = sum(v for g, v in per_exec.items() if g != "other")
+        print(f"{row['path']:<22}" + "".join(f"{per_exec[g]:>13.1f}" for g in groups) + f"{totals[key]:>10.1f}")
     raw = rows["raw"]
     for key, target in (("api", "throughput >= 0.5"), ("wait", "throughput >= 0.8, p50 <= 1.5, CPU <= 2")):
         row = rows[key]

@@ -191,6 +191,8 @@ CELERY_TASK_TRACK_STARTED = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.*": {"queue": "emails"},
+    # Webhook sends wait on other people's servers (up to 10 s each): never behind API jobs.
+    "webhooks.tasks.*": {"queue": "webhooks"},
     "accounts.tasks.send_password_reset_email": {"queue": "emails"},
 }
 # Celery's Django fixup otherwise closes the database connection before and after every
@@ -372,15 +374,48 @@ TASK_API_MAX_PAYLOAD_BYTES = env.int("TASK_API_MAX_PAYLOAD_BYTES", default=64 * 
 # sent again (the worker-side claim makes a duplicate harmless): covers messages lost with
 # a broker restart or stuck unacked on a killed worker.
 TASK_API_REDISPATCH_AFTER = timedelta(seconds=env.int("TASK_API_REDISPATCH_SECONDS", default=300))
+# A run still STARTED this long past its hard time limit lost its worker (kill -9, OOM): the
+# dispatcher ends it FAILURE. The margin covers clock skew and a slow final write.
+TASK_API_LOST_RUN_GRACE = timedelta(seconds=env.int("TASK_API_LOST_RUN_GRACE_SECONDS", default=60))
 # Bounds on what one user can park in the database and in beat.
 TASK_API_MAX_SCHEDULE_DAYS = env.int("TASK_API_MAX_SCHEDULE_DAYS", default=366)
 TASK_API_MAX_SCHEDULES_PER_USER = env.int("TASK_API_MAX_SCHEDULES_PER_USER", default=20)
+# Webhooks (SPEC §10). Off only in development and tests: the sender refuses URLs whose host
+# resolves to a private, loopback, link-local or otherwise non-public address (SSRF).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+WEBHOOK_MAX_PER_USER = env.int("WEBHOOK_MAX_PER_USER", default=20)
+# Seconds before each retry of a failed attempt (plus up to 10% jitter); past the last, `failed`.
+WEBHOOK_RETRY_DELAYS = env.list("WEBHOOK_RETRY_DELAYS", cast=int, default=[60, 300, 1800, 7200, 21600])
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Deliveries failed in a row that disable a webhook (its owner is notified).
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=50)
+# A pending delivery this many seconds past due was not picked up (lost message, broker
+# outage): the sweeper queues it again. A claim older than the timeout was left by a dead worker.
+WEBHOOK_SWEEP_AFTER = env.int("WEBHOOK_SWEEP_AFTER", default=30)
+WEBHOOK_CLAIM_TIMEOUT = env.int("WEBHOOK_CLAIM_TIMEOUT", default=120)
+# The delivery log keeps finished deliveries this long (a daily job deletes older ones).
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+# How long the shared cache may keep "which users have an active webhook for which event", so
+# a write nobody's webhook listens to costs no query. Off without Redis (per-process caches
+# could not be told when a webhook is created elsewhere).
+WEBHOOK_LISTENERS_CACHE_SECONDS = env.int("WEBHOOK_LISTENERS_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 # Long-polls hold a web thread each (core/long_poll.py): at most this many per user across
 # all processes, and at most this share of each process's threads (the rest serve others).
 LONG_POLL_PER_USER = env.int("LONG_POLL_PER_USER", default=4)
 LONG_POLL_PROCESS_SHARE = env.float("LONG_POLL_PROCESS_SHARE", default=0.5)
 # The same variable config/gunicorn.conf.py reads: threads per web process.
 GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=8)
+# Live events (SPEC §10, live/): the event log keeps this many seconds (never under an hour,
+# the replay SPEC promises); each stream ends after LIVE_STREAM_SECONDS so a gunicorn thread
+# is lent, not given (the client reconnects with Last-Event-ID after LIVE_RETRY_MS).
+LIVE_EVENTS_RETENTION = env.int("LIVE_EVENTS_RETENTION", default=2 * 3600)
+LIVE_STREAM_SECONDS = env.float("LIVE_STREAM_SECONDS", default=50)
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15)
+# Without Redis (or while its subscription is down) streams re-read the log this often.
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=1)
+LIVE_RETRY_MS = env.int("LIVE_RETRY_MS", default=2000)
+# Events per read of one stream (a replay after a long disconnection comes in such pages).
+LIVE_BATCH_SIZE = env.int("LIVE_BATCH_SIZE", default=200)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -26,6 +26,8 @@ API_ROOT = {
     "comments": "comment-list",
     "attachments": "attachment-list",
     "notifications": "notification-list",
+    "events": "live-events",
+    "webhooks": "webhook-list",
     "task-api/available": "task-api-available",
     "task-api/execute": "task-api-execute",
     "task-api/executions": "task-execution-list",
@@ -47,6 +49,8 @@ api_v1 = [
     path("", include("comments.urls")),
     path("", include("attachments.urls")),
     path("", include("notifications.urls")),
+    path("", include("live.urls")),
+    path("", include("webhooks.urls")),
     path("task-api/", include("task_api.urls")),
 ]
 

@@ -63,10 +63,21 @@ class _UserSlot:
 
     def release(self) -> None:
         cache = caches["shared"]
+        redis_cache = getattr(cache, "_cache", None)
+        if hasattr(redis_cache, "get_client"):
+            # Only our own key (had it expired, another wait may hold the slot now): compared
+            # and deleted by one script, one round trip where a GET then a DEL took two.
+            raw_key = cache.make_and_validate_key(self.key)
+            client = redis_cache.get_client(raw_key, write=True)
+            client.eval(_RELEASE_OWN_KEY, 1, raw_key, redis_cache._serializer.dumps(self.token))
+            return
         with _exclusive(cache):
-            # Only our own key: had it expired, another wait may hold the slot now.
             if cache.get(self.key) == self.token:
                 cache.delete(self.key)
+
+
+# KEYS[1] is deleted only if it still holds ARGV[1] (the cache's serialized token).
+_RELEASE_OWN_KEY = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 @contextmanager
@@ -103,12 +114,14 @@ def _take_user_slot(user_id, seconds: float) -> _UserSlot | None:
 
 
 @contextmanager
-def long_poll_slot(user, *, seconds: float):
+def long_poll_slot(user, *, seconds: float, holds_thread: bool = True):
     """Hold one of `user`'s long-poll slots and one of this process's for up to `seconds`.
 
     Raises LongPollLimited (429, Retry-After) when either is exhausted. The caller must not
     hold the slot longer than `seconds` (a stream ends then and the client reconnects): past
-    that, plus a grace, the user's slot lapses.
+    that, plus a grace, the user's slot lapses. A wait that holds no thread while it waits
+    (`holds_thread=False`: a stream served by the event loop of an ASGI process) takes only
+    the user's slot.
     """
     slot = _take_user_slot(user.pk, seconds)
     if slot is None:
@@ -118,6 +131,9 @@ def long_poll_slot(user, *, seconds: float):
             retry_after=USER_RETRY_AFTER,
         )
     try:
+        if not holds_thread:
+            yield slot
+            return
         semaphore = _process_semaphore()
         if not semaphore.acquire(blocking=False):
             raise LongPollLimited(

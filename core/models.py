@@ -1,5 +1,6 @@
 """Celery task results, stored in django-celery-results' table with one upsert per state change."""
 
+from django.db.models.constants import OnConflict
 from django_celery_results.managers import TaskResultManager
 from django_celery_results.models import TaskResult
 
@@ -10,7 +11,9 @@ class UpsertTaskResultManager(TaskResultManager):
     django-celery-results stores a state with `get_or_create` (a SELECT, then an INSERT in a
     transaction of its own, or a second write for a known task), several times per task. The
     upsert writes the same columns in one statement and needs no retry on a race between two
-    workers. Same arguments as the original.
+    workers. Same arguments as the original. The statement is sent on its own (autocommit):
+    `bulk_create` would wrap it in a transaction, two more round trips (BEGIN, COMMIT) for
+    every result a worker stores.
     """
 
     def store_result(
@@ -48,11 +51,17 @@ class UpsertTaskResultManager(TaskResultManager):
             "task_kwargs": task_kwargs,
             "worker": worker,
         }
-        (stored,) = self.using(using).bulk_create(
-            [self.model(task_id=task_id, **fields)],
-            update_conflicts=True,
-            unique_fields=["task_id"],
-            update_fields=[*fields, "date_done"],
+        stored = self.model(task_id=task_id, **fields)
+        meta = self.model._meta
+        queryset = self.using(using)
+        # What bulk_create(update_conflicts=True) sends, without its transaction: one
+        # statement is atomic by itself. date_created/date_done are filled in as there.
+        queryset._insert(
+            [stored],
+            fields=[field for field in meta.concrete_fields if field is not meta.pk],
+            on_conflict=OnConflict.UPDATE,
+            update_fields=[meta.get_field(name) for name in (*fields, "date_done")],
+            unique_fields=[meta.get_field("task_id")],
         )
         return stored
 

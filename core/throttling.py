@@ -68,22 +68,42 @@ class RateLimit(NamedTuple):
     reset: int  # seconds until the window frees
 
 
-def _count_hit(cache, key: str, duration: int) -> int:
-    """Add one to `key`'s count in the current window and return it: one round trip on Redis
-    (INCR and EXPIRE pipelined on the client of Django's RedisCache), add-then-incr elsewhere."""
+def _count_hit(cache, key: str, duration: int, cost: int = 1) -> int:
+    """Add `cost` to `key`'s count in the current window and return it: one round trip on Redis
+    (INCRBY and EXPIRE pipelined on the client of Django's RedisCache), add-then-incr elsewhere."""
     get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
     if get_client is not None:
         raw_key = cache.make_and_validate_key(key)
         pipe = get_client(raw_key, write=True).pipeline(transaction=False)
-        pipe.incr(raw_key)
+        pipe.incr(raw_key, cost)
         pipe.expire(raw_key, duration + 1)
         return int(pipe.execute()[0])
     cache.add(key, 0, duration + 1)
     try:
-        return cache.incr(key)
+        return cache.incr(key, cost)
     except ValueError:  # expired between the two calls
-        cache.add(key, 1, duration + 1)
-        return 1
+        cache.add(key, cost, duration + 1)
+        return cost
+
+
+def _count_hits(cache, hits: list[tuple[str, int, int]]) -> list[int]:
+    """_count_hit for several (key, duration, cost) at once: one round trip on Redis for all."""
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if get_client is None or len(hits) == 1:
+        return [_count_hit(cache, key, duration, cost) for key, duration, cost in hits]
+    raw_keys = [cache.make_and_validate_key(key) for key, _, _ in hits]
+    pipe = get_client(raw_keys[0], write=True).pipeline(transaction=False)
+    for raw_key, (_, duration, cost) in zip(raw_keys, hits, strict=True):
+        pipe.incr(raw_key, cost)
+        pipe.expire(raw_key, duration + 1)
+    return [int(count) for count in pipe.execute()[::2]]
+
+
+class ScopeLimit(NamedTuple):
+    key: str
+    limit: int
+    duration: int
+    reset: int
 
 
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -119,19 +139,58 @@ class RateLimitThrottle(SharedCacheThrottleMixin, throttling.SimpleRateThrottle)
         limit, duration = self.parse_rate(rate)
         now = self.timer()
         window = int(now // duration)
+        cost = self._cost(request, view)  # outside the try: a body that cannot be read is the client's 400
+        scoped = self.scope_limit(request, view, now)
+        hits = [(f"ratelimit:{ident}:{window}", duration, cost)]
+        if scoped is not None:
+            hits.append((scoped.key, scoped.duration, 1))
         try:
-            count = _count_hit(self.cache, f"ratelimit:{ident}:{window}", duration)
+            count, *scoped_count = _count_hits(self.cache, hits)
         except Exception:
             # A limit is no reason to refuse the whole API while the cache is down.
             logger.warning("rate-limit cache unavailable; request not counted", exc_info=True)
             return True
         reset = max(1, math.ceil((window + 1) * duration - now))
         request._request.rate_limit = RateLimit(limit=limit, remaining=max(limit - count, 0), reset=reset)
-        self._wait = reset
-        return count <= limit
+        waits = [reset] if count > limit else []
+        if scoped_count and scoped_count[0] > scoped.limit:
+            waits.append(scoped.reset)
+        self._wait = max(waits, default=reset)
+        return not waits
+
+    def scope_limit(self, request, view, now: float) -> ScopeLimit | None:
+        """A second limit counted in the same round trip (ScopedRateLimitThrottle); none here."""
+        return None
 
     def wait(self):
         return self._wait
+
+    @staticmethod
+    def _cost(request, view) -> int:
+        """What the request counts for: 1, or what the view's `throttle_cost(request)` says (a
+        bulk request counts each item it names, so it buys no more writes than one-by-one)."""
+        cost = getattr(view, "throttle_cost", None)
+        return max(1, cost(request)) if cost is not None else 1
+
+
+class ScopedRateLimitThrottle(RateLimitThrottle):
+    """RateLimitThrottle, plus the per-user cap of the view's `throttle_scope` (its rate in
+    DEFAULT_THROTTLE_RATES, e.g. `task_api_execute`), both counted in one Redis round trip.
+
+    The cap is a fixed window aligned to the clock, as the rate limit is: DRF's
+    ScopedRateThrottle kept each user's history of timestamps (a GET and a SET of a growing
+    list on every request, two round trips).
+    """
+
+    def scope_limit(self, request, view, now: float) -> ScopeLimit | None:
+        scope = getattr(view, "throttle_scope", None)
+        rate = self.THROTTLE_RATES.get(scope) if scope else None
+        if not rate:
+            return None
+        limit, duration = self.parse_rate(rate)
+        window = int(now // duration)
+        reset = max(1, math.ceil((window + 1) * duration - now))
+        return ScopeLimit(f"throttle:{scope}:user:{request.user.pk}:{window}", limit, duration, reset)
 
 
 class RateLimitHeadersMiddleware:

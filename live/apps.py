@@ -6,3 +6,9 @@ class LiveConfig(AppConfig):
 
     name = "live"
     verbose_name = "Live events"
+
+    def ready(self):
+        # tasks: registers the purge task that beat sends by name.
+        from . import receivers, tasks  # noqa: F401
+
+        receivers.connect()

@@ -12,6 +12,8 @@ class Notification(models.Model):
         COMMENTED = "commented", "Task commented"
         EXPIRED = "expired", "Task expired"
         REMINDER = "reminder", "Due date reminder"
+        # About no task: the webhooks app disabled one of the recipient's webhooks.
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
     class EmailStatus(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -11,6 +11,7 @@ import smtplib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
@@ -124,6 +125,14 @@ def notification_email_requeue(*, notifications: QuerySet[Notification]) -> int:
     return len(ids)
 
 
+def notification_message_id(notification_id: int) -> str:
+    """The email's Message-ID, the same at every send of one notification: delivery is at
+    least once after a worker crash (see notification_outbox_sweep), and a repeat carries the
+    id of the first, so a mail client or the receiving server can drop it."""
+    host = urlsplit(settings.SITE_URL).hostname or "taskhub.local"
+    return f"<notification-{notification_id}@{host}>"
+
+
 def _email_for(notification: Notification) -> EmailMultiAlternatives:
     task = notification.task
     site = settings.SITE_URL.rstrip("/")
@@ -143,6 +152,7 @@ def _email_for(notification: Notification) -> EmailMultiAlternatives:
         body=render_to_string("notifications/email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
+        headers={"Message-ID": notification_message_id(notification.id)},
     )
     email.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
     return email

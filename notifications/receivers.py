@@ -6,6 +6,7 @@ replacing a service (tests do) replaces what the signal reaches.
 
 from comments.events import comment_created
 from comments.models import Comment
+from core.signals import connect_receivers
 from tasks.events import tasks_assigned, tasks_created, tasks_due_soon, tasks_expired, tasks_updated
 from tasks.models import Task
 
@@ -13,18 +14,15 @@ from . import services
 
 
 def on_tasks_created(sender, *, tasks, actor, **kwargs) -> None:
-    for task in tasks:
-        services.notify_task_created(task=task, actor=actor)
+    services.notify_tasks_created(tasks=tasks, actor=actor)
 
 
 def on_tasks_updated(sender, *, changes, actor, **kwargs) -> None:
-    for task, changed_fields in changes:
-        services.notify_task_updated(task=task, actor=actor, changed_fields=changed_fields)
+    services.notify_tasks_updated(changes=changes, actor=actor)
 
 
 def on_tasks_assigned(sender, *, assignments, actor, **kwargs) -> None:
-    for task, users in assignments:
-        services.notify_task_assigned(task=task, actor=actor, users=users)
+    services.notify_tasks_assigned(assignments=assignments, actor=actor)
 
 
 def on_tasks_expired(sender, *, task_titles, **kwargs) -> None:
@@ -40,13 +38,14 @@ def on_comment_created(sender, *, comment, **kwargs) -> None:
 
 
 def connect() -> None:
-    """Connect every receiver once (dispatch_uid makes a second call a no-op)."""
-    for signal, receiver, sender in [
-        (tasks_created, on_tasks_created, Task),
-        (tasks_updated, on_tasks_updated, Task),
-        (tasks_assigned, on_tasks_assigned, Task),
-        (tasks_expired, on_tasks_expired, Task),
-        (tasks_due_soon, on_tasks_due_soon, Task),
-        (comment_created, on_comment_created, Comment),
-    ]:
-        signal.connect(receiver, sender=sender, dispatch_uid=f"notifications.{receiver.__name__}")
+    connect_receivers(
+        "notifications",
+        [
+            (tasks_created, on_tasks_created, Task),
+            (tasks_updated, on_tasks_updated, Task),
+            (tasks_assigned, on_tasks_assigned, Task),
+            (tasks_expired, on_tasks_expired, Task),
+            (tasks_due_soon, on_tasks_due_soon, Task),
+            (comment_created, on_comment_created, Comment),
+        ],
+    )

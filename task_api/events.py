@@ -5,6 +5,8 @@ Every web process holds a single subscription to it, read by one background thre
 wakes the requests waiting for that id: a waiting request costs no Redis connection and
 no Redis command. Without Redis, or while the subscription is down, waiters poll the row.
 The database row stays the only truth: a message is just a hint to look at it again now.
+
+It also declares `execution_finished`, the in-process signal apps above listen to (webhooks, live).
 """
 
 import logging
@@ -15,13 +17,19 @@ from contextlib import contextmanager
 
 import redis
 from django.conf import settings
+from django.dispatch import Signal
+
+from core.pubsub import ChannelWatcher
 
 logger = logging.getLogger(__name__)
 
-# How long the first waiter in a process gives the subscription to come up before polling.
-SUBSCRIBE_TIMEOUT = 1.0
-# Pause before re-subscribing after the Redis connection was lost.
-RECONNECT_DELAY = 1.0
+# execution_id, status: an execution has just reached a finished state (SUCCESS, FAILURE or
+# REVOKED). Sent with `sender=TaskExecution` exactly once per execution, by the service whose
+# UPDATE changed the row, inside the transaction of that UPDATE (so a receiver's writes, such
+# as webhook deliveries, commit with it; wait for the commit with `transaction.on_commit`
+# before telling anyone outside). A bulk finish (lost runs) sends one signal per execution.
+execution_finished = Signal()
+
 
 _client: redis.Redis | None = None
 
@@ -48,97 +56,18 @@ def announce_finished(execution_id) -> None:
         logger.warning("could not announce execution %s", execution_id, exc_info=True)
 
 
-class FinishWatcher:
+class FinishWatcher(ChannelWatcher):
     """This process's subscription to finish announcements, shared by all its waiting requests."""
 
     def __init__(self, url: str, channel: str):
-        self.url = url
-        self.channel = channel
-        self._waiters: dict[str, set[threading.Event]] = {}
-        self._lock = threading.Lock()
-        self._subscribed = threading.Event()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._outage_logged = False
-
-    @property
-    def subscribed(self) -> bool:
-        return self._subscribed.is_set()
-
-    def start(self) -> None:
-        """Start the reading thread if it is not running, and give it a moment to subscribe."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stopped.clear()
-            self._thread = threading.Thread(target=self._run, name="task-api-finish-watcher", daemon=True)
-            self._thread.start()
-        self._subscribed.wait(SUBSCRIBE_TIMEOUT)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        super().__init__(url, channel, "taskhub-finish-watcher")
 
     @contextmanager
     def watch(self, execution_id):
         """An Event set when `execution_id` is announced; registered before the caller reads the row."""
-        key = str(execution_id)
         event = threading.Event()
-        with self._lock:
-            self._waiters.setdefault(key, set()).add(event)
-        try:
+        with self.listen([execution_id], event.set):
             yield event
-        finally:
-            with self._lock:
-                waiting = self._waiters.get(key)
-                if waiting is not None:
-                    waiting.discard(event)
-                    if not waiting:
-                        del self._waiters[key]
-
-    def _wake(self, key: str) -> None:
-        with self._lock:
-            for event in self._waiters.get(key, ()):
-                event.set()
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            client = redis.Redis.from_url(
-                self.url,
-                socket_connect_timeout=5,
-                health_check_interval=30,
-                # Names this process's subscription in Redis' CLIENT LIST.
-                client_name=f"taskhub-finish-watcher-{os.getpid()}",
-            )
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(self.channel)
-                while not self._stopped.is_set():
-                    message = pubsub.get_message(timeout=1.0)
-                    # Subscribed once the subscribe reply has been read (it comes back as None).
-                    if not self._subscribed.is_set() and pubsub.subscribed:
-                        self._subscribed.set()
-                        self._outage_logged = False
-                    if message is None:
-                        continue
-                    data = message["data"]
-                    self._wake(data.decode() if isinstance(data, bytes) else str(data))
-            except (redis.RedisError, OSError) as exc:
-                # Once per outage, not once per reconnect attempt.
-                if not self._outage_logged:
-                    logger.warning("finish announcements unavailable (%s); long-polls poll the database", exc)
-                    self._outage_logged = True
-            finally:
-                self._subscribed.clear()
-                # Anyone who was waiting may have missed a message: have them look now.
-                with self._lock:
-                    for waiting in self._waiters.values():
-                        for event in waiting:
-                            event.set()
-                pubsub.close()
-                client.close()
-            self._stopped.wait(RECONNECT_DELAY)
 
 
 _watcher: FinishWatcher | None = None

@@ -70,6 +70,9 @@ class TaskExecution(models.Model):
     schedule = models.ForeignKey(
         TaskSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="executions", db_index=False
     )
+    # The beat tick a recurring schedule's firing is for (task_api/scheduler.py): with two beats
+    # both fire it, and the unique constraint below lets only the first become an execution.
+    fire_time = models.DateTimeField(null=True, blank=True, editable=False)
     retries = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     scheduled_at = models.DateTimeField(null=True, blank=True)
@@ -103,6 +106,11 @@ class TaskExecution(models.Model):
                 fields=["user", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
                 name="taskexec_unique_idempotency_key",
+            ),
+            models.UniqueConstraint(
+                fields=["schedule", "fire_time"],
+                condition=Q(fire_time__isnull=False),
+                name="taskexec_unique_schedule_fire",
             ),
         ]
         # The permissions the example tasks require; grant them to users or groups in admin.

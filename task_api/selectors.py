@@ -1,4 +1,5 @@
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 
@@ -41,9 +42,43 @@ def execution_wait_until_complete(
     """
     deadline = time.monotonic() + timeout
     # Listening starts before the first read, so a finish between the two is not missed.
-    with events.finish_listener(execution_id, poll_interval=interval) as listener, ExitStack() as held:
+    with events.finish_listener(execution_id, poll_interval=interval) as listener:
+        return _wait(fetch, listener, deadline, interval, before_waiting)
+
+
+def execution_submit_and_wait(
+    *,
+    submit: Callable[[uuid.UUID], tuple[TaskExecution, bool]],
+    fetch: Callable[[object], TaskExecution],
+    timeout: float,
+    interval: float = 0.02,
+) -> tuple[TaskExecution, bool]:
+    """`submit(execution_id)` -> (execution, created), then the long-poll of that execution.
+
+    The listener for the new execution's id is registered before `submit` sends its message,
+    so no announcement can be missed, and a new execution is unfinished when `submit`
+    returns: the row is read only once the finish is announced (or at the once-a-second
+    re-check, or the timeout). An idempotent repeat (another id) is waited for as
+    `execution_wait_until_complete` does. `fetch(pk)` reads the row.
+    """
+    deadline = time.monotonic() + timeout
+    execution_id = uuid.uuid4()
+    with events.finish_listener(execution_id, poll_interval=interval) as listener:
+        execution, created = submit(execution_id)
+        if created and execution.pk == execution_id:
+            return _wait(lambda: fetch(execution_id), listener, deadline, interval, first=execution), True
+    remaining = max(0.0, deadline - time.monotonic())
+    pk = execution.pk
+    return execution_wait_until_complete(fetch=lambda: fetch(pk), execution_id=pk, timeout=remaining), created
+
+
+def _wait(fetch, listener, deadline, interval, before_waiting=None, first=None) -> TaskExecution:
+    """Read the row until it is complete or `deadline` passes; `first`: a row already read."""
+    execution = first
+    with ExitStack() as held:
         while True:
-            execution = fetch()
+            if execution is None:
+                execution = fetch()
             remaining = deadline - time.monotonic()
             if execution.is_complete or remaining <= 0:
                 return execution
@@ -54,6 +89,7 @@ def execution_wait_until_complete(
                 listener.wait(min(remaining, RECHECK_SECONDS))
             else:
                 time.sleep(min(interval, remaining))
+            execution = None
 
 
 def schedules_of(user) -> QuerySet[TaskSchedule]:

@@ -4,7 +4,7 @@ Every registered name is explicit: beat rows, queued messages and API clients us
 neither moving a function nor the `_task` suffix of its Python name may change it.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 
@@ -21,8 +21,9 @@ def dispatch_due_executions_task() -> int:
 
 
 @shared_task(name="task_api.tasks.run_scheduled", ignore_result=True)
-def run_scheduled_task(schedule_id: str) -> None:
-    services.schedule_fire(schedule_id=schedule_id)
+def run_scheduled_task(schedule_id: str, fire_time: str | None = None) -> None:
+    # fire_time: the beat tick (ISO 8601) this firing is for; one execution per schedule and tick.
+    services.schedule_fire(schedule_id=schedule_id, fire_time=datetime.fromisoformat(fire_time) if fire_time else None)
 
 
 @api_task(["task_api.run_benchmarks"], "Add two numbers: a cheap task for checks and benchmarks.")

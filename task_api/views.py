@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.long_poll import long_poll_slot
 from core.parsers import JSONParser
-from core.throttling import RateLimitThrottle, ScopedRateThrottle
+from core.throttling import ScopedRateLimitThrottle
 
 from . import selectors, services
 from .filters import ExecutionFilter
@@ -83,17 +83,17 @@ def execution_serializer_class(user):
     return StaffExecutionSerializer if getattr(user, "is_staff", False) else ExecutionSerializer
 
 
-def wait_until_complete(request, *, fetch, execution_id, timeout: float, slot_taken: bool = False) -> TaskExecution:
-    """The `?wait=` long-poll of execute and of an execution's detail, under the long-poll caps.
+def wait_until_complete(request, *, fetch, execution_id, timeout: float) -> TaskExecution:
+    """The `?wait=` long-poll of an execution's detail, under the long-poll caps.
 
-    With `slot_taken` the caller already holds a long-poll slot; else one is taken only if
-    the run is unfinished at the first read (a finished run is answered at once, never refused).
+    A slot is taken only if the run is unfinished at the first read (a finished run is
+    answered at once, never refused).
     """
     return selectors.execution_wait_until_complete(
         fetch=fetch,
         execution_id=execution_id,
         timeout=timeout,
-        before_waiting=None if slot_taken else (lambda: long_poll_slot(request.user, seconds=timeout)),
+        before_waiting=lambda: long_poll_slot(request.user, seconds=timeout),
     )
 
 
@@ -106,8 +106,8 @@ class AvailableTasksView(APIView):
 
 class ExecuteView(APIView):
     parser_classes = [JSONParser]
-    # The per-user/per-key limit every view has, and the per-user cap on executions.
-    throttle_classes = [RateLimitThrottle, ScopedRateThrottle]
+    # The per-user/per-key limit every view has, and the per-user cap on executions (one round trip).
+    throttle_classes = [ScopedRateLimitThrottle]
     throttle_scope = "task_api_execute"
 
     @extend_schema(
@@ -153,22 +153,20 @@ class ExecuteView(APIView):
             return self.submitted(*self.submit(request, data.validated_data))
         # The slot is taken before submitting, so a 429 means nothing was run.
         with long_poll_slot(request.user, seconds=timeout):
-            submitted, created = self.submit(request, data.validated_data)
-            execution = wait_until_complete(
-                request,
-                fetch=lambda: selectors.executions_of(request.user).get(pk=submitted.pk),
-                execution_id=submitted.pk,
+            execution, created = selectors.execution_submit_and_wait(
+                submit=lambda execution_id: self.submit(request, data.validated_data, execution_id=execution_id),
+                fetch=lambda pk: selectors.executions_of(request.user).get(pk=pk),
                 timeout=timeout,
-                slot_taken=True,
             )
         if execution.is_complete:
             return Response(execution_serializer_class(request.user)(execution).data)
         return self.submitted(execution, created)
 
-    def submit(self, request, validated_data) -> tuple[TaskExecution, bool]:
+    def submit(self, request, validated_data, execution_id=None) -> tuple[TaskExecution, bool]:
         return services.execution_submit(
             user=request.user,
             idempotency_key=request.headers.get("Idempotency-Key") or None,
+            execution_id=execution_id,
             **validated_data,
         )
 

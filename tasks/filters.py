@@ -12,7 +12,7 @@ from core.filters import (
 from core.lookups import ID_OR_EXTERNAL_ID_SCHEMA
 
 from .models import Task, TaskAssignment
-from .selectors import TaskAssignee, overdue_q, task_search_q
+from .selectors import TaskAssignee, id_in, overdue_q, task_search_q
 
 
 @extend_schema_field({"oneOf": [*ID_OR_EXTERNAL_ID_SCHEMA["oneOf"], {"type": "string", "enum": ["none"]}]})
@@ -28,7 +28,9 @@ class AssigneeFilter(IdOrExternalIdFilter):
         if value == "none":
             return qs.exclude(Exists(TaskAssignee.objects.filter(task_id=OuterRef("pk"))))
         user = id_or_external_id_kwargs("user", value)
-        return qs.filter(Exists(TaskAssignee.objects.filter(task_id=OuterRef("pk"), **user)))
+        # The person's task ids first (an index-only read), then those tasks by primary key:
+        # a correlated EXISTS would test every visible task in turn.
+        return qs.filter(id_in("id", TaskAssignee.objects.filter(**user).values("task_id")))
 
 
 class TaskOrderingFilter(django_filters.OrderingFilter):
@@ -85,7 +87,11 @@ class TaskFilter(django_filters.FilterSet):
         return cls._form_class
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(task_search_q(value))
+        queryset = queryset.filter(task_search_q(value))
+        # Matches are found through the trigram indexes whatever the visibility: counted in
+        # parts (tasks.selectors.ManagerCountParts) they would be read once per part.
+        queryset.query.count_parts = None
+        return queryset
 
     def filter_overdue(self, queryset, name, value):
         return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

@@ -60,8 +60,10 @@ class Task(models.Model):
     assignees = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="assigned_tasks"
     )
+    # Not indexed alone: task_dept_status_due_idx leads with it.
     department = models.ForeignKey(
-        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks",
+        db_index=False,
     )
     due_date = models.DateTimeField(null=True, blank=True)
     estimate_hours = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
@@ -82,8 +84,11 @@ class Task(models.Model):
         base_manager_name = "all_objects"
         indexes = [
             models.Index(fields=["status", "due_date"], name="task_status_due_idx"),
-            models.Index(fields=["department", "status"], name="task_dept_status_idx"),
-            models.Index(fields=["creator"], name="task_creator_idx"),
+            # A manager's department read from the index alone (counts, filters by status or
+            # due date): deleted_at tells live rows apart, id joins them to their other rows.
+            models.Index(
+                fields=["department", "status", "due_date", "deleted_at", "id"], name="task_dept_status_due_idx"
+            ),
             # The staff dashboard's tasks created / completed per day (30 days).
             models.Index(fields=["created_at"], name="task_created_idx"),
             models.Index(fields=["completed_at"], condition=models.Q(completed_at__isnull=False),
@@ -131,10 +136,13 @@ class TaskAssignment(models.Model):
         related_name="task_assignments_made",
     )
     action = models.CharField(max_length=16, choices=Action.choices, default=Action.ASSIGNED)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The list's order (-created_at, -id, see TaskAssignmentViewSet): a page is a short
+        # walk of this index (backwards for the ascending order), no sort.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="taskassignment_recent_idx")]
 
     def __str__(self):
         return f"{self.action}: {self.assigned_to_id}"

@@ -14,7 +14,7 @@ Every check reads the task row, its department row (`select_related`) and the re
 query of its own.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from rest_framework import permissions
 
@@ -45,6 +45,14 @@ def is_assignee(user: User, task: Task) -> bool:
     if ids is None:
         return task.assignees.filter(pk=user.pk).exists()
     return user.pk in ids
+
+
+def may_edit(user: User, task: Task, fields: Collection[str]) -> bool:
+    """Whether a PATCH of `fields` is the user's to make: any field for the task's managers,
+    only the status for an assignee who is not one of them."""
+    if can_manage_task(user, task):
+        return True
+    return is_assignee(user, task) and set(fields) <= ASSIGNEE_EDITABLE_FIELDS
 
 
 class TaskPermission(permissions.BasePermission):

@@ -1,16 +1,33 @@
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.sql.where import WhereNode
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core.exceptions import NotFound
 
 from .models import Task, TaskAssignment, TaskStatusHistory
 
@@ -67,8 +84,62 @@ def id_in(field: str, ids: QuerySet) -> Q:
 
 
 def tasks_visible_to(user: User) -> QuerySet[Task]:
-    """Live (not soft-deleted) tasks the user may see; unshaped, for existence checks."""
-    return Task.objects.filter(task_visibility_q(user))
+    """Live (not soft-deleted) tasks the user may see; unshaped, for existence checks.
+
+    A manager's tasks are counted in parts (see `ManagerCountParts`).
+    """
+    return _filter_visible(Task.objects.all(), user)
+
+
+def _filter_visible(queryset: QuerySet, user: User, prefix: str = "", *, involvement: Q | None = None) -> QuerySet:
+    """`queryset` filtered by `task_visibility_q`; for a manager on PostgreSQL, with the parts
+    its bounded count reads instead (`query.count_parts`, see core.pagination)."""
+    position = len(queryset.query.where.children)
+    queryset = queryset.filter(task_visibility_q(user, prefix, involvement=involvement))
+    if user.role == User.Role.MANAGER and not user.sees_everything and connection.vendor == "postgresql":
+        queryset.query.count_parts = ManagerCountParts(
+            user, queryset.model, position=position, prefix=prefix, involvement=involvement
+        )
+    return queryset
+
+
+class ManagerCountParts:
+    """A manager's visible rows as two disjoint parts, for `core.pagination`'s bounded count.
+
+    A manager sees whole departments plus the few tasks they are involved in elsewhere. A
+    count over that OR reads the table row by row (10,001 rows of a department spread over
+    a million take tens of milliseconds); as `departments UNION ALL (involved AND NOT
+    departments)` under one LIMIT, the first part is read from task_dept_status_due_idx alone
+    (with a status or due-date filter too) and the second only when the first falls short.
+    `position` is where `_filter_visible` put the visibility test among the query's ANDed
+    conditions; the filters added after it are kept in each part.
+    """
+
+    def __init__(self, user: User, model, *, position: int, prefix: str = "", involvement: Q | None = None):
+        self.model, self.position = model, position
+        self.base = len(model._default_manager.all().query.where.children)
+        managed = Department.objects.filter(Q(manager=user) | Q(id=user.department_id)).order_by().values("id")
+        departments = Q(**{f"{prefix}department_id__in": managed})
+        if involvement is None:
+            assigned = TaskAssignee.objects.filter(user=user).values("task_id")
+            involvement = Q(**{f"{prefix}creator": user}) | Q(**{f"{prefix}assigned_by": user}) | Q(
+                **{f"{prefix}id__in": assigned}
+            )
+        # Negated, Django adds "or no department" itself.
+        self.parts = [departments, ~departments & involvement]
+
+    def __call__(self, queryset: QuerySet) -> list[QuerySet] | None:
+        where = queryset.query.where
+        if where.connector != "AND" or where.negated or len(where.children) <= self.position:
+            return None
+        parts = []
+        for part in self.parts:
+            conditions = self.model._default_manager.filter(part).query.where.children[self.base :]
+            clone = queryset.all()
+            clone.query.count_parts = None
+            clone.query.where.children[self.position] = WhereNode(conditions, connector="AND")
+            parts.append(clone)
+        return parts
 
 
 def on_visible_tasks(
@@ -76,9 +147,8 @@ def on_visible_tasks(
 ) -> QuerySet:
     """Rows of a model hanging off a task (comments, attachments, assignment records), kept
     only where that task is live and `task_visibility_q` lets the user see it."""
-    return queryset.filter(
-        task_visibility_q(user, prefix, involvement=involvement), **{f"{prefix}deleted_at__isnull": True}
-    )
+    visible = _filter_visible(queryset, user, prefix, involvement=involvement)
+    return visible.filter(**{f"{prefix}deleted_at__isnull": True})
 
 
 def task_search_q(text: str) -> Q:
@@ -104,28 +174,37 @@ def overdue_q(prefix: str = "", *, now: datetime | None = None) -> Q:
 
 
 def users_with_task_stats(queryset: QuerySet[User]) -> QuerySet[User]:
-    """Users annotated with `stat_<name>` counts over their live assigned tasks, in the same query.
+    """Users annotated with `stat_counts`, {name: count} over their live assigned tasks, in the same query.
 
     Registered with accounts.selectors.register_user_annotation (TasksConfig.ready): the users
-    list and detail answer them as `task_stats`. Each count is a subquery correlated to its
-    user, which the database runs for the rows of the page only (after ORDER BY ... LIMIT),
-    reading those users' assignments by index instead of grouping every assignment of everyone.
+    list and detail answer it as `task_stats`. One subquery correlated to its user, which
+    the database runs for the rows of the page only (after ORDER BY ... LIMIT), reading each
+    user's assignments once by index (every count a FILTER of the same pass) instead of
+    grouping every assignment of everyone.
     """
     S = Task.Status
 
-    def count(condition: Q | None = None) -> Coalesce:
-        rows = TaskAssignee.objects.filter(condition or Q(), user_id=OuterRef("pk"), task__deleted_at__isnull=True)
-        counted = rows.order_by().annotate(n=Func("pk", function="COUNT")).values("n")
-        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    def count(condition: Q | None = None) -> Func:
+        # A plain COUNT(CASE ...) (no GROUP BY): one row however many, 0 for none. task_id,
+        # not the row's own id: the assignments are read from their (user, task) index alone.
+        counted = Case(When(condition, then=F("task_id"))) if condition else F("task_id")
+        return Func(counted, function="COUNT", output_field=IntegerField())
 
-    return queryset.annotate(
-        stat_total=count(),
-        stat_todo=count(Q(task__status=S.TODO)),
-        stat_in_progress=count(Q(task__status=S.IN_PROGRESS)),
-        stat_done=count(Q(task__status=S.DONE)),
-        stat_failed=count(Q(task__status=S.FAILED)),
-        stat_overdue=count(overdue_q("task__")),
+    stats = (
+        TaskAssignee.objects.filter(user_id=OuterRef("pk"), task__deleted_at__isnull=True)
+        .order_by()
+        .values(
+            counts=JSONObject(
+                total=count(),
+                todo=count(Q(task__status=S.TODO)),
+                in_progress=count(Q(task__status=S.IN_PROGRESS)),
+                done=count(Q(task__status=S.DONE)),
+                failed=count(Q(task__status=S.FAILED)),
+                overdue=count(overdue_q("task__")),
+            )
+        )
     )
+    return queryset.annotate(stat_counts=Subquery(stats, output_field=JSONField()))
 
 
 def _comment_model():
@@ -166,6 +245,15 @@ def task_list(*, user: User, expand: Collection[str] = ()) -> QuerySet[Task]:
     return _with_expansions(tasks_visible_to(user), expand).annotate(comments_count=_comments_count())
 
 
+def tasks_for_rendering(*, task_ids: Iterable[int]) -> list[Task]:
+    """Live tasks by id, shaped for TaskSerializer as the list shows them (comments_count,
+    assignee_ids), in two queries: for renderings made outside a request (webhook payloads),
+    where the requester is not the one who reads them."""
+    tasks = list(Task.objects.filter(pk__in=list(task_ids)).annotate(comments_count=_comments_count()).order_by("pk"))
+    task_attach_assignee_ids(tasks=tasks)
+    return tasks
+
+
 def _shaped_for_detail(queryset: QuerySet[Task], expand: Collection[str]) -> QuerySet[Task]:
     latest = _comment_model().objects.only("id", "task_id", "author_id", "content", "created_at").order_by(
         "-created_at", "-id"
@@ -194,6 +282,50 @@ def task_for_response(*, task_id: int, expand: Collection[str] = ()) -> Task:
     task = _shaped_for_detail(Task.objects.filter(pk=task_id), expand).get()
     task_attach_assignee_ids(tasks=[task], people="assignees" in expand)
     return task
+
+
+def tasks_for_response(*, task_ids: Sequence[int], expand: Collection[str] = ()) -> list[Task]:
+    """Tasks just written, shaped as the list shows them, in the order of `task_ids`: two queries.
+
+    Not filtered by visibility, as task_for_response.
+    """
+    shaped = _with_expansions(Task.objects.filter(pk__in=task_ids), expand).annotate(comments_count=_comments_count())
+    found = {task.pk: task for task in shaped}
+    tasks = [found[pk] for pk in task_ids if pk in found]
+    task_attach_assignee_ids(tasks=tasks, people="assignees" in expand)
+    return tasks
+
+
+def tasks_named_by(*, user: User, ids: Sequence[int | UUID]) -> list[Task]:
+    """The tasks `ids` (ids or external ids) name, in that order, among those the user sees,
+    shaped for the permission checks (department joined, `assignee_ids` attached): two queries.
+
+    NotFound naming the ids that name no task the user sees; a ValidationError when two of
+    them name the same task.
+    """
+    numbers = [value for value in ids if isinstance(value, int)]
+    external = [value for value in ids if not isinstance(value, int)]
+    found = {}
+    for task in tasks_visible_to(user).filter(Q(pk__in=numbers) | Q(external_id__in=external)).select_related(
+        "department"
+    ):
+        found[task.pk] = found[task.external_id] = task
+    missing = [value for value in ids if value not in found]
+    if missing:
+        raise NotFound(
+            "No task you can see has these ids; no task was changed.", extra={"ids": [_as_sent(v) for v in missing]}
+        )
+    tasks = [found[value] for value in ids]
+    named = Counter(task.pk for task in tasks)
+    repeated = [_as_sent(value) for value, task in zip(ids, tasks, strict=True) if named[task.pk] > 1]
+    if repeated:
+        raise ValidationError({"ids": f"These ids name the same task more than once: {repeated}."})
+    task_attach_assignee_ids(tasks=tasks)
+    return tasks
+
+
+def _as_sent(value: int | UUID) -> int | str:
+    return value if isinstance(value, int) else str(value)
 
 
 class UserBrief(NamedTuple):
@@ -267,27 +399,26 @@ def task_assignments_visible_to(user: User) -> QuerySet[TaskAssignment]:
     )
 
 
-def task_assignee_ids(*, task_ids: Iterable[int]) -> QuerySet:
-    """The user ids assigned to any of the tasks, as a subquery (`id__in=`), for audiences."""
-    return TaskAssignee.objects.filter(task_id__in=task_ids).values("user_id")
+def task_audience(
+    *, task_ids: Iterable[int], with_creators: bool, user_fields: Sequence[str] = ()
+) -> list[tuple]:
+    """(task_id, user_id, *user_fields) for the active assignees (and creators) of many tasks,
+    in one query; a user who is both on a task and its creator is listed for it once.
 
-
-def task_audience(*, task_ids: Iterable[int], with_creators: bool) -> set[tuple[int, int]]:
-    """(task_id, user_id) for the active assignees (and creators) of many tasks, in one query.
-
-    Soft-deleted tasks are not filtered out: callers pass ids they have already chosen.
+    `user_fields` are paths from the user (e.g. a relation of an app above that joins in the
+    same query). Soft-deleted tasks are not filtered out: callers pass ids they have already chosen.
     """
     task_ids = list(task_ids)
-    pairs = (
+    rows = (
         TaskAssignee.objects.filter(task_id__in=task_ids, user__is_active=True)
         .order_by()
-        .values_list("task_id", "user_id")
+        .values_list("task_id", "user_id", *(f"user__{name}" for name in user_fields))
     )
     if with_creators:
         creators = (
             Task.all_objects.filter(id__in=task_ids, creator__is_active=True)
             .order_by()
-            .values_list("id", "creator_id")
+            .values_list("id", "creator_id", *(f"creator__{name}" for name in user_fields))
         )
-        pairs = pairs.union(creators)
-    return set(pairs)
+        rows = rows.union(creators, all=True)
+    return list({tuple(row[:2]): tuple(row) for row in rows}.values())

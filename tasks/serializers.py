@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
 from django.urls import reverse
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from accounts.models import Department, User
 from core.db import MAX_ID
 from core.expand import EXPAND, ExpandableField
+from core.lookups import ID_OR_EXTERNAL_ID_SCHEMA, parse_id_or_external_id
 
 from .models import Task, TaskAssignment
 from .selectors import tasks_visible_to
@@ -173,6 +175,16 @@ class VisibleTaskField(serializers.PrimaryKeyRelatedField):
         return tasks_visible_to(self.context["request"].user).select_related("department")
 
 
+def users_by_id(ids, *, active_only: bool = True) -> dict[int, User]:
+    """{id: user} of the (active) users among `ids`, in one query."""
+    users = User.objects.filter(pk__in=set(ids))
+    return (users.filter(is_active=True) if active_only else users).in_bulk()
+
+
+def unknown_users_error(missing: list[int], *, active_only: bool = True) -> str:
+    return f"{'Unknown or inactive' if active_only else 'Unknown'} user ids: {missing}."
+
+
 class UserIdsField(serializers.ListField):
     """A list of user ids resolved to users in one query; unknown ids are a 400.
 
@@ -192,14 +204,10 @@ class UserIdsField(serializers.ListField):
         if self.max_length is not None and len(ids) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         ids = list(dict.fromkeys(ids))
-        users = User.objects.filter(pk__in=ids)
-        if self.active_only:
-            users = users.filter(is_active=True)
-        found = {user.pk: user for user in users}
+        found = users_by_id(ids, active_only=self.active_only)
         missing = [pk for pk in ids if pk not in found]
         if missing:
-            kind = "Unknown or inactive" if self.active_only else "Unknown"
-            raise serializers.ValidationError(f"{kind} user ids: {missing}.")
+            raise serializers.ValidationError(unknown_users_error(missing, active_only=self.active_only))
         return [found[pk] for pk in ids]
 
     def to_representation(self, data):
@@ -228,6 +236,129 @@ class TaskWriteSerializer(serializers.Serializer):
         allow_empty=True,
         help_text="The complete new set of assignees; changes are recorded like assign/unassign.",
     )
+
+
+# Items per bulk request: what one request may write, and what its fixed queries carry.
+BULK_MAX_ITEMS = 100
+
+
+class TaskBulkCreateListSerializer(serializers.ListSerializer):
+    """The body of bulk_create: 1 to BULK_MAX_ITEMS items, each read as TaskWriteSerializer
+    reads a POST, their departments and assignees resolved for all items in one query each.
+
+    Item errors answer `{"errors": {"<index>": {field: [messages]}}}`, every refused item at once.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_empty", False)
+        kwargs.setdefault("max_length", BULK_MAX_ITEMS)
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or not 0 < len(data) <= self.max_length:
+            return super().to_internal_value(data)  # refuses the list as a whole, naming why
+        items, errors = {}, {}
+        for index, item in enumerate(data):
+            try:
+                items[index] = self.run_child_validation(item)
+            except serializers.ValidationError as exc:
+                errors[index] = exc.detail
+        errors.update(self._resolve_relations(items))
+        if errors:
+            raise serializers.ValidationError({"errors": {str(index): errors[index] for index in sorted(errors)}})
+        return list(items.values())
+
+    @staticmethod
+    def _resolve_relations(items: dict[int, dict]) -> dict[int, dict]:
+        """Replace department and assignee ids by their rows in place; the errors of those that name none."""
+        departments = Department.objects.in_bulk({item.get("department") for item in items.values()} - {None})
+        users = users_by_id(pk for item in items.values() for pk in item.get("assignees", ()))
+        errors = {}
+        for index, item in items.items():
+            department = item.get("department")
+            if department is not None:
+                item["department"] = departments.get(department)
+                if item["department"] is None:
+                    errors.setdefault(index, {})["department"] = [
+                        serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"].format(
+                            pk_value=department
+                        )
+                    ]
+            ids = list(dict.fromkeys(item.get("assignees", ())))
+            missing = [pk for pk in ids if pk not in users]
+            if missing:
+                errors.setdefault(index, {})["assignees"] = [unknown_users_error(missing)]
+            item["assignees"] = [users[pk] for pk in ids if pk in users]
+        return errors
+
+
+class TaskBulkCreateItemSerializer(TaskWriteSerializer):
+    """One item of bulk_create: a POST body, with `department` and `assignees` left as ids for
+    TaskBulkCreateListSerializer to resolve for all items at once."""
+
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
+    assignees = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=100
+    )
+
+    class Meta:
+        list_serializer_class = TaskBulkCreateListSerializer
+
+
+# The request schema of bulk_create: a list of what POST /tasks/ takes (TaskWriteSerializer's request
+# component, as drf-spectacular names it with COMPONENT_SPLIT_REQUEST).
+TASK_BULK_CREATE_REQUEST = {
+    "type": "array",
+    "items": {"$ref": "#/components/schemas/TaskWriteRequest"},
+    "minItems": 1,
+    "maxItems": BULK_MAX_ITEMS,
+}
+
+
+@extend_schema_field(ID_OR_EXTERNAL_ID_SCHEMA)
+class IdOrExternalIdField(serializers.Field):
+    """A task's integer id or its external_id (a UUID string), as the URLs take them."""
+
+    default_error_messages = {"invalid": f"Expected an id (1 to {MAX_ID}) or an external_id (a UUID)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        value = parse_id_or_external_id(str(data))
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
+class TaskBulkChangesSerializer(serializers.Serializer):
+    """What bulk_update sets on every task: validated as PATCH validates these fields."""
+
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
+    due_date = serializers.DateTimeField(allow_null=True, required=False)
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), allow_null=True, required=False
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["bulk_update cannot set this field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(f"Name at least one of: {', '.join(self.fields)}.")
+        return attrs
+
+
+class TaskBulkUpdateSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=IdOrExternalIdField(), min_length=1, max_length=BULK_MAX_ITEMS,
+        help_text="The tasks to change: ids or external_ids, each task once.",
+    )
+    set = TaskBulkChangesSerializer(help_text="The values every task gets.")
 
 
 class AssigneesInputSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 assignees a TaskAssignment row, in the same transaction as the change itself; each write then
 announces itself through `tasks.events`, still inside that transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Department, User
-from core.exceptions import Forbidden
+from core.exceptions import ApplicationError, Forbidden, NotFound
 
 from .events import tasks_assigned, tasks_created, tasks_updated
 from .models import Task, TaskAssignment, TaskStatusHistory
@@ -90,6 +90,50 @@ def _assignee_ids(task: Task) -> list[int]:
     return list(task.assignees.order_by("pk").values_list("pk", flat=True))
 
 
+def _check_new(*, status: str = Task.Status.TODO, due_date: datetime | None = None, **fields) -> None:
+    """The rules of a new task beyond its fields' shapes: it starts `todo`, due in the future."""
+    if status != Task.Status.TODO:
+        raise ValidationError({"status": "New tasks start as todo."})
+    _check_future(due_date)
+
+
+def _insert_tasks(*, creator: User, items: Sequence[Mapping]) -> list[Task]:
+    """Insert the tasks `items` describe (task_create's arguments, already checked), each with
+    its `todo` history row and its assignees and their records, one INSERT per table however
+    many tasks; then announce them (tasks_created, and tasks_assigned for those with assignees)."""
+    tasks, history, assigned = [], [], []
+    for item in items:
+        fields = {name: value for name, value in item.items() if name not in ("assignees", "status")}
+        department = fields.pop("department", _CREATOR_DEPARTMENT)
+        assignees = list({user.pk: user for user in item.get("assignees", ())}.values())
+        task = Task(
+            creator=creator,
+            department=creator.department if department is _CREATOR_DEPARTMENT else department,
+            assigned_by=creator if assignees else None,
+            status="",
+            **fields,
+        )
+        history.append(_change_status(task, Task.Status.TODO, by=creator))
+        tasks.append(task)
+        if assignees:
+            assigned.append((task, assignees))
+    Task.objects.bulk_create(tasks)
+    TaskStatusHistory.objects.bulk_create(history)
+    if assigned:
+        Task.assignees.through.objects.bulk_create(
+            Task.assignees.through(task_id=task.pk, user_id=user.pk) for task, users in assigned for user in users
+        )
+        TaskAssignment.objects.bulk_create(
+            TaskAssignment(task=task, assigned_to=user, assigned_by=creator, action=TaskAssignment.Action.ASSIGNED)
+            for task, users in assigned
+            for user in users
+        )
+    tasks_created.send(sender=Task, tasks=tasks, actor=creator)
+    if assigned:
+        tasks_assigned.send(sender=Task, assignments=assigned, actor=creator)
+    return tasks
+
+
 @transaction.atomic
 def task_create(
     *,
@@ -108,29 +152,33 @@ def task_create(
     `status` is accepted only as `todo`, so a client sending another one learns it was not
     applied instead of having it silently dropped.
     """
-    if status != Task.Status.TODO:
-        raise ValidationError({"status": "New tasks start as todo."})
-    _check_future(due_date)
-    task = Task(
-        creator=creator,
-        title=title,
-        description=description,
-        priority=priority,
-        department=creator.department if department is _CREATOR_DEPARTMENT else department,
-        due_date=due_date,
-        estimate_hours=estimate_hours,
-        status="",
-    )
-    history = _change_status(task, Task.Status.TODO, by=creator)
-    if assignees:
-        task.assigned_by = creator
-    task.save()
-    history.save()
-    added = _add_assignees(task, assignees, by=creator)
-    tasks_created.send(sender=Task, tasks=[task], actor=creator)
-    if added:
-        tasks_assigned.send(sender=Task, assignments=[(task, added)], actor=creator)
-    return task
+    _check_new(status=status, due_date=due_date)
+    item = {
+        "title": title, "description": description, "priority": priority, "due_date": due_date,
+        "estimate_hours": estimate_hours, "assignees": assignees,
+    }
+    if department is not _CREATOR_DEPARTMENT:
+        item["department"] = department
+    return _insert_tasks(creator=creator, items=[item])[0]
+
+
+@transaction.atomic
+def tasks_bulk_create(*, creator: User, items: Sequence[Mapping]) -> list[Task]:
+    """Create many tasks as task_create would each (same rules, history, assignment records and
+    signals, one signal of each kind for all), in a fixed number of queries; all or none.
+
+    Each item holds task_create's keyword arguments. A refused item refuses them all: the
+    ApplicationError's `errors` holds each refused item's field errors under its index.
+    """
+    errors = {}
+    for index, item in enumerate(items):
+        try:
+            _check_new(**item)
+        except ValidationError as error:
+            errors[str(index)] = error.message_dict
+    if errors:
+        raise ApplicationError("No task was created: some items are invalid.", extra={"errors": errors})
+    return _insert_tasks(creator=creator, items=items)
 
 
 @dataclass
@@ -203,6 +251,40 @@ def task_update(*, task: Task, by: User, **fields) -> Task:
     if change.added:
         tasks_assigned.send(sender=Task, assignments=[(task, change.added)], actor=by)
     return task
+
+
+@transaction.atomic
+def tasks_bulk_update(*, tasks: Sequence[Task], by: User, **fields) -> list[Task]:
+    """Set the same status, priority, due_date and/or department on many tasks, each as
+    task_update would (same rules, history and one tasks_updated signal for all the tasks that
+    changed), in a fixed number of queries; all or none. Returns the updated rows, locked.
+
+    A refused value is an ApplicationError naming it under `set`, the body's key for them.
+    """
+    locked = list(Task.objects.select_for_update().filter(pk__in=[task.pk for task in tasks]).order_by("pk"))
+    if len(locked) < len({task.pk for task in tasks}):
+        raise NotFound("A task was deleted meanwhile; no task was changed.")
+    if "due_date" in fields and any(task.due_date != fields["due_date"] for task in locked):
+        try:
+            _check_future(fields["due_date"])
+        except ValidationError as error:
+            raise ApplicationError("No task was changed.", extra={"set": error.message_dict}) from error
+    status = fields.pop("status", None)
+    now = timezone.now()
+    changed = []
+    for task in locked:
+        change = _TaskChange()
+        _apply_fields(task, fields, change=change)
+        _apply_status(task, status, by=by, change=change)
+        if change.visible:
+            task.updated_at = now  # bulk_update() does not stamp auto_now fields
+            changed.append((task, change))
+    if changed:
+        columns = {column for _, change in changed for column in change.columns_to_save()}
+        Task.objects.bulk_update([task for task, _ in changed], sorted(columns))
+        TaskStatusHistory.objects.bulk_create(change.history for _, change in changed if change.history)
+        tasks_updated.send(sender=Task, changes=[(task, change.visible) for task, change in changed], actor=by)
+    return locked
 
 
 @transaction.atomic

@@ -80,6 +80,7 @@ def _seed(people):
     from tasks import services as task_services
     from tasks.models import TaskAssignment
     from tasks.tests.factories import CommentFactory
+    from webhooks.tests.factories import DeliveryFactory
 
     now = timezone.now()
     executions = [
@@ -114,6 +115,7 @@ def _seed(people):
             "task-assignments": TaskAssignment.objects.filter(task=task).first().pk,
             "users": user.pk,
             "departments": department.pk,
+            "webhooks": DeliveryFactory(webhook__owner=user, status="failed").webhook_id,
         }
 
     people["employee"] = people["creator"]
@@ -134,6 +136,8 @@ def seeded(people, settings, tmp_path, monkeypatch):
     from task_api import selectors as task_api_selectors
 
     settings.MEDIA_ROOT = tmp_path
+    # The live event stream ends (and the fuzzer reads its end) right after its first read.
+    settings.LIVE_STREAM_SECONDS = 0.05
     # Throttles would answer every request after the first few with 429 (documented, but it
     # hides what the API does with the input); the rates stay in force, only very high.
     rates = {scope: "100000/min" for scope in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}
@@ -145,6 +149,9 @@ def seeded(people, settings, tmp_path, monkeypatch):
     real_wait = task_api_selectors.execution_wait_until_complete
     monkeypatch.setattr(task_api_selectors, "execution_wait_until_complete",
                         lambda **kwargs: real_wait(**{**kwargs, "timeout": min(kwargs["timeout"], 0.05)}))
+    real_submit_and_wait = task_api_selectors.execution_submit_and_wait
+    monkeypatch.setattr(task_api_selectors, "execution_submit_and_wait",
+                        lambda **kwargs: real_submit_and_wait(**{**kwargs, "timeout": min(kwargs["timeout"], 0.05)}))
     ids = _seed(people)
     tokens = {role: Token.objects.get_or_create(user=people[role])[0].key for role in ("ceo", "employee")}
     return tokens, ids

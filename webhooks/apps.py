@@ -6,3 +6,9 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self):
+        # tasks: registers the send task, which the outbox finds by its name.
+        from . import receivers, tasks  # noqa: F401
+
+        receivers.connect()

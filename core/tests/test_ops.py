@@ -228,7 +228,7 @@ def compose_environment(service, environ):
     return {key: COMPOSE_VARIABLE.sub(value, str(raw)) for key, raw in environment.items()}
 
 
-APP_SERVICES = ("web", "worker", "worker-emails", "beat", "flower")
+APP_SERVICES = ("web", "events", "worker", "worker-emails", "worker-webhooks", "beat", "flower")
 OPERATOR_ENV = {"DJANGO_SECRET_KEY": "operator-" + "k" * 50, "FLOWER_BASIC_AUTH": "admin:s3cret-pass"}
 
 
@@ -345,6 +345,8 @@ def test_compose_checks_the_health_of_web_worker_and_beat_after_a_one_shot_migra
     assert services["worker"]["healthcheck"]["test"][-1].startswith(ping)
     assert "-d emails@$$HOSTNAME" in services["worker-emails"]["healthcheck"]["test"][-1]
     assert "-n emails@%h" in services["worker-emails"]["command"]
+    assert "-d webhooks@$$HOSTNAME" in services["worker-webhooks"]["healthcheck"]["test"][-1]
+    assert "-Q webhooks" in services["worker-webhooks"]["command"]
     heartbeat = compose_environment("beat", OPERATOR_ENV)["BEAT_HEARTBEAT_FILE"]
     assert f"getmtime('{heartbeat}')" in services["beat"]["healthcheck"]["test"][-1]
 
@@ -381,3 +383,23 @@ def test_the_beat_scheduler_touches_its_heartbeat_file_at_every_tick(tmp_path, s
     scheduler.tick()
     assert heartbeat.stat().st_mtime_ns > first - 10**9
     assert "BeatScheduler" in settings.CELERY_BEAT_SCHEDULER
+
+
+def _queues(command: str) -> set[str]:
+    found = re.search(r"-Q[ =]([\w,]+)", command)
+    return set(found.group(1).split(",")) if found else set()
+
+
+def test_every_routed_queue_is_consumed_in_development_in_compose_and_by_the_test_worker():
+    from django.conf import settings
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    procfile = dict(line.split(":", 1) for line in (BASE_DIR / "Procfile.dev").read_text().splitlines() if line)
+    services = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"]
+    compose = set().union(*(_queues(s["command"]) for s in services.values() if "worker" in str(s.get("command"))))
+    test_worker = re.search(r'"-Q", "([\w,]+)"', (BASE_DIR / "conftest.py").read_text()).group(1).split(",")
+
+    assert "webhooks" in routed
+    assert routed <= _queues(procfile["worker"])
+    assert routed <= compose
+    assert routed <= set(test_worker)

@@ -69,3 +69,24 @@ def test_a_started_state_records_its_start(backend):
 
     row = TaskResult.objects.get(task_id=task_id)
     assert row.status == states.SUCCESS and row.date_started is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_state_is_stored_in_autocommit_without_a_transaction_of_its_own(backend):
+    """bulk_create would wrap the upsert in BEGIN ... COMMIT: two more round trips per result."""
+    from django.db import connection
+
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((sql.split()[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    task_id = str(uuid.uuid4())
+    with connection.execute_wrapper(record):
+        backend.store_result(task_id, {"percent": 50}, "PROGRESS")
+        backend.mark_as_done(task_id, 5)
+
+    assert seen == [("INSERT", False), ("INSERT", False)]
+    row = TaskResult.objects.get(task_id=task_id)
+    assert (row.status, row.result, row.date_created is not None) == (states.SUCCESS, "5", True)

@@ -1,8 +1,11 @@
 """Notification preferences: the API, and each fan-out (and the outbox) obeying them."""
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -19,7 +22,7 @@ from .factories import NotificationFactory
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/notifications/preferences/"
-KINDS = ["created", "updated", "assigned", "commented", "expired", "reminder"]
+KINDS = ["created", "updated", "assigned", "commented", "expired", "reminder", "webhook_disabled"]
 ALL_ON = {"email": dict.fromkeys(KINDS, True), "in_app": dict.fromkeys(KINDS, True)}
 
 
@@ -68,7 +71,8 @@ def test_an_empty_patch_changes_nothing(people, client_for):
     [
         ({"sms": {"created": False}}, {"sms": ["Unknown channel; the channels are email, in_app."]}),
         ({"email": {"birthday": False}}, {"email": {"birthday": [
-            "Unknown notification kind; the kinds are created, updated, assigned, commented, expired, reminder."
+            "Unknown notification kind; the kinds are created, updated, assigned, commented, expired, reminder, "
+            "webhook_disabled."
         ]}}),
         ({"email": {"created": "false"}}, {"email": {"created": ["Must be true or false."]}}),
         ({"email": {"created": 0}}, {"email": {"created": ["Must be true or false."]}}),
@@ -237,17 +241,44 @@ def test_single_task_fan_outs_run_a_fixed_number_of_queries(people, count, djang
     users = _audience(count, people["dept_a"])
     task = TaskFactory(creator=people["creator"], department=people["dept_a"], assignees=users)
 
-    # recipients with their preferences (one query), insert
-    with django_assert_max_num_queries(2):
-        services.notify_task_assigned(task=task, actor=people["manager"], users=users)
+    # recipients with their preferences (one query), insert; live's event log adds its writer
+    # lock (PostgreSQL) and one INSERT (live/receivers.py)
+    with django_assert_max_num_queries(4):
+        services.notify_tasks_assigned(assignments=[(task, users)], actor=people["manager"])
     comment = Comment.objects.create(task=task, author=people["manager"], content="Note")
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(4):
         services.notify_task_commented(comment=comment)
-    with django_assert_max_num_queries(2):
-        services.notify_task_created(task=task, actor=people["creator"])
+    with django_assert_max_num_queries(4):
+        services.notify_tasks_created(tasks=[task], actor=people["creator"])
 
     assert Notification.objects.filter(kind="assigned", email_status="skipped").count() == len(users[::2])
     assert Notification.objects.filter(kind="commented", in_app=False).count() == len(users[::2])
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_many_task_fan_outs_run_two_queries_each(people, count):
+    """The forms the task signals call with lists (a bulk write's): recipients with their
+    preferences in one query, one insert, however many tasks. The receivers other apps hang on
+    notifications_created add their own, fixed, queries and are not counted here."""
+    users = _audience(3, people["dept_a"])
+    tasks = [TaskFactory(creator=people["creator"], department=people["dept_a"], assignees=users)
+             for _ in range(count)]
+    calls = [
+        lambda: services.notify_tasks_created(tasks=tasks, actor=people["creator"]),
+        lambda: services.notify_tasks_updated(changes=[(task, ["title"]) for task in tasks], actor=people["manager"]),
+        lambda: services.notify_tasks_assigned(assignments=[(task, users) for task in tasks], actor=people["manager"]),
+    ]
+
+    for call in calls:
+        with CaptureQueriesContext(connection) as queries:
+            call()
+        ours = [q["sql"] for q in queries.captured_queries
+                if not any(other in q["sql"] for other in ("webhooks_", "live_", "pg_advisory"))]
+        assert len(ours) == 2, ours
+
+    counts = Counter(Notification.objects.values_list("kind", flat=True))
+    assert counts == {"created": 2 * count, "updated": 4 * count, "assigned": 3 * count}  # creator + manager, ...
+    assert Notification.objects.filter(kind="assigned", email_status="skipped").count() == 2 * count
 
 
 @pytest.mark.parametrize("count", [1, 40])

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from celery import current_app
@@ -29,6 +30,13 @@ DISPATCH_BATCH_SIZE = 500
 LOST_RUN_ERROR = "WorkerLostError: the run outlived its hard time limit; its worker was lost."
 
 Status = TaskExecution.Status
+
+
+def announce_finished_to_receivers(execution_ids, *, status: str) -> None:
+    """Send `events.execution_finished` once for each execution whose UPDATE just finished it
+    (callers pass only the rows their UPDATE changed), inside that UPDATE's transaction."""
+    for execution_id in execution_ids:
+        events.execution_finished.send(sender=TaskExecution, execution_id=execution_id, status=status)
 
 
 def registered_task_for(*, user, task_name: str) -> RegisteredTask:
@@ -116,12 +124,15 @@ def execution_submit(
     scheduled_at: datetime | None = None,
     idempotency_key: str | None = None,
     schedule=None,
+    fire_time: datetime | None = None,
     rerun_of: TaskExecution | None = None,
+    execution_id: uuid.UUID | None = None,
 ) -> tuple[TaskExecution, bool]:
     """Create an execution (or return the one an idempotent repeat refers to) -> (execution, created).
 
     Runs now when `scheduled_at` is None (the message leaves after commit), otherwise it
-    waits as SCHEDULED in the database until the dispatcher picks it up.
+    waits as SCHEDULED in the database until the dispatcher picks it up. A `schedule`'s
+    firing for `fire_time` is created once: a repeat returns the first (created False).
     """
     check_idempotency_key(idempotency_key)
     entry = registered_task_for(user=user, task_name=task_name)
@@ -139,6 +150,8 @@ def execution_submit(
         check_scheduled_at(scheduled_at=scheduled_at, now=now)
 
     execution = TaskExecution(
+        # A caller may choose the id, to listen for the finish before the message leaves.
+        id=execution_id or uuid.uuid4(),
         user=user,
         task_name=task_name,
         args=args,
@@ -150,18 +163,24 @@ def execution_submit(
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint,
         schedule=schedule,
+        fire_time=fire_time,
         rerun_of=rerun_of,
         created_at=now,
     )
-    if not idempotency_key:
+    if not idempotency_key and fire_time is None:
         execution.save(force_insert=True)
     else:
         try:
             with transaction.atomic():
                 execution.save(force_insert=True)
         except IntegrityError:
-            # A concurrent request with the same key won the insert: answer as its repeat.
-            original = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint, now=now)
+            # A concurrent request with the same key (or another beat's firing of the same
+            # tick) won the insert: answer as its repeat.
+            original = None
+            if fire_time is not None:
+                original = TaskExecution.objects.filter(schedule=schedule, fire_time=fire_time).first()
+            elif idempotency_key:
+                original = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint, now=now)
             if original is None:
                 raise
             return original, False
@@ -240,9 +259,10 @@ def _revoke_refused(due: list[TaskExecution], *, now: datetime) -> list[TaskExec
             allowed.append(execution)
             continue
         logger.warning("Execution %s revoked at dispatch: %s", execution.pk, reason)
-        TaskExecution.objects.filter(pk=execution.pk, status=Status.SCHEDULED).update(
+        revoked = TaskExecution.objects.filter(pk=execution.pk, status=Status.SCHEDULED).update(
             status=Status.REVOKED, completed_at=now, error=f"PermissionDenied: {reason}"
         )
+        announce_finished_to_receivers([execution.pk] if revoked else [], status=Status.REVOKED)
         transaction.on_commit(lambda pk=execution.pk: events.announce_finished(pk))
     return allowed
 
@@ -271,12 +291,20 @@ def _dispatch_refusal(execution: TaskExecution, user) -> str | None:
 def executions_fail_lost(*, now: datetime | None = None) -> int:
     """Finish as FAILURE the runs still STARTED past their hard time limit: their worker died."""
     now = now or timezone.now()
-    return TaskExecution.objects.filter(status__in=TaskExecution.RUNNING, run_deadline__lt=now).update(
-        status=Status.FAILURE,
-        completed_at=now,
-        traceback=LOST_RUN_ERROR,
-        error=LOST_RUN_ERROR,
-    )
+    with transaction.atomic():
+        # Locked first (another run skips them) so the signals name exactly the rows finished here.
+        lost = TaskExecution.objects.filter(status__in=TaskExecution.RUNNING, run_deadline__lt=now)
+        execution_ids = list(lost.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if not execution_ids:
+            return 0
+        failed = TaskExecution.objects.filter(pk__in=execution_ids, status__in=TaskExecution.RUNNING).update(
+            status=Status.FAILURE,
+            completed_at=now,
+            traceback=LOST_RUN_ERROR,
+            error=LOST_RUN_ERROR,
+        )
+        announce_finished_to_receivers(execution_ids, status=Status.FAILURE)
+    return failed
 
 
 @transaction.atomic
@@ -289,6 +317,7 @@ def execution_cancel(*, execution: TaskExecution) -> TaskExecution:
     execution.refresh_from_db()
     if not cancelled:
         raise Conflict(f"An execution in state {execution.status} cannot be cancelled.")
+    announce_finished_to_receivers([execution.pk], status=Status.REVOKED)
     transaction.on_commit(lambda: events.announce_finished(execution.pk))
     if was_sent:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))
@@ -338,6 +367,7 @@ def execution_mark_failed(*, execution: TaskExecution, by) -> TaskExecution:
     execution.refresh_from_db()
     if not changed:
         raise Conflict(f"An execution in state {execution.status} has already finished.")
+    announce_finished_to_receivers([execution.pk], status=Status.FAILURE)
     transaction.on_commit(lambda: events.announce_finished(execution.pk))
     if previous != Status.SCHEDULED:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))

@@ -4,21 +4,20 @@ import json
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import events
 from ..models import TaskExecution
-from .executions import EXECUTION_HEADER
+from .executions import EXECUTION_HEADER, announce_finished_to_receivers
 
 logger = logging.getLogger(__name__)
 
 Status = TaskExecution.Status
-# Margin past a task's hard time limit before a silent STARTED row is declared lost.
-LOST_RUN_GRACE = timedelta(seconds=60)
 # An error message longer than this is cut: it is shown in lists and stored per row.
 ERROR_MAX_CHARS = 2000
 
@@ -84,7 +83,8 @@ def execution_claim(*, execution_id: str, time_limit: float | None) -> bool:
     duplicate message, or one that raced a cancel, never runs the task body.
     """
     now = timezone.now()
-    deadline = now + timedelta(seconds=time_limit) + LOST_RUN_GRACE if time_limit else None
+    # Past its hard time limit plus TASK_API_LOST_RUN_GRACE a silent STARTED row is declared lost.
+    deadline = now + timedelta(seconds=time_limit) + settings.TASK_API_LOST_RUN_GRACE if time_limit else None
     claimed = TaskExecution.objects.filter(pk=execution_id, status__in=(Status.PENDING, Status.RETRY)).update(
         status=Status.STARTED,
         started_at=Coalesce("started_at", Value(now, output_field=DateTimeField())),
@@ -113,9 +113,11 @@ def _jsonable(value):
 
 def execution_succeeded(*, execution_id: str, result) -> None:
     try:
-        TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
-            status=Status.SUCCESS, result=_jsonable(result), traceback=None, error=None, completed_at=timezone.now()
-        )
+        with transaction.atomic():
+            changed = TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
+                status=Status.SUCCESS, result=_jsonable(result), traceback=None, error=None, completed_at=timezone.now()
+            )
+            announce_finished_to_receivers([execution_id] if changed else [], status=Status.SUCCESS)
     except DatabaseError as exc:
         # JSON the database still refuses (PostgreSQL's jsonb takes no \u0000): the run must
         # end all the same, not stay STARTED until it counts as lost.
@@ -130,23 +132,27 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
     error = describe_error(exception)
     pending = TaskExecution.objects.filter(pk=execution_id).exclude(status__in=TaskExecution.FINISHED)
     try:
-        pending.update(
-            status=Status.FAILURE,
-            result={"exc_type": type(exception).__name__, "exc_message": str(exception)},
-            error=error,
-            traceback=traceback,
-            completed_at=timezone.now(),
-        )
+        with transaction.atomic():
+            changed = pending.update(
+                status=Status.FAILURE,
+                result={"exc_type": type(exception).__name__, "exc_message": str(exception)},
+                error=error,
+                traceback=traceback,
+                completed_at=timezone.now(),
+            )
+            announce_finished_to_receivers([execution_id] if changed else [], status=Status.FAILURE)
     except DatabaseError:
         # The message itself was unstorable (e.g. a NUL character): keep the state, drop the text.
         logger.warning("Could not store the failure of execution %s", execution_id, exc_info=True)
-        pending.update(
-            status=Status.FAILURE,
-            result={"exc_type": type(exception).__name__, "exc_message": ""},
-            error=type(exception).__name__,
-            traceback=None,
-            completed_at=timezone.now(),
-        )
+        with transaction.atomic():
+            changed = pending.update(
+                status=Status.FAILURE,
+                result={"exc_type": type(exception).__name__, "exc_message": ""},
+                error=type(exception).__name__,
+                traceback=None,
+                completed_at=timezone.now(),
+            )
+            announce_finished_to_receivers([execution_id] if changed else [], status=Status.FAILURE)
     events.announce_finished(execution_id)
 
 
@@ -156,7 +162,11 @@ def execution_retrying(*, execution_id: str, retries: int, reason: str) -> None:
     )
 
 
+@transaction.atomic
 def execution_revoked(*, celery_task_id: str) -> None:
-    TaskExecution.objects.filter(celery_task_id=celery_task_id).exclude(status__in=TaskExecution.FINISHED).update(
-        status=Status.REVOKED, completed_at=timezone.now()
-    )
+    # Locked first so the signal names exactly the execution this UPDATE finished.
+    unfinished = TaskExecution.objects.filter(celery_task_id=celery_task_id).exclude(status__in=TaskExecution.FINISHED)
+    execution_ids = list(unfinished.select_for_update().values_list("pk", flat=True))
+    if execution_ids:
+        TaskExecution.objects.filter(pk__in=execution_ids).update(status=Status.REVOKED, completed_at=timezone.now())
+    announce_finished_to_receivers(execution_ids, status=Status.REVOKED)

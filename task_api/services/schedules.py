@@ -3,7 +3,7 @@
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -134,25 +134,37 @@ def schedule_delete(*, schedule: TaskSchedule) -> None:
     schedule.periodic_task.delete()
 
 
-def schedule_fire(*, schedule_id: str) -> TaskExecution | None:
-    """One firing: a normal execution owned by the schedule's user, if they may still run it."""
+def schedule_fire(*, schedule_id: str, fire_time: datetime | None = None) -> TaskExecution | None:
+    """One firing: a normal execution owned by the schedule's user, if they may still run it.
+
+    `fire_time` is the beat tick the firing is for (task_api/scheduler.py): a second firing of
+    the same tick (a second beat) creates nothing. Without one (a message from an older beat,
+    "Run" in the beat admin) every firing counts.
+    """
     schedule = TaskSchedule.objects.select_related("user").filter(pk=schedule_id).first()
     if schedule is None:
         logger.info("Schedule %s no longer exists; firing ignored", schedule_id)
+        return None
+    if fire_time is not None and TaskExecution.objects.filter(schedule=schedule, fire_time=fire_time).exists():
+        logger.debug("Schedule %s already fired for %s; firing ignored", schedule_id, fire_time.isoformat())
         return None
     if not schedule.user.is_active:
         logger.warning("Schedule %s skipped: its owner is inactive", schedule_id)
         return None
     try:
-        execution, _ = execution_submit(
+        execution, created = execution_submit(
             user=schedule.user,
             task_name=schedule.task_name,
             args=schedule.args,
             kwargs=schedule.kwargs,
             schedule=schedule,
+            fire_time=fire_time,
         )
     except (ApplicationError, ValidationError) as exc:
         # Permissions are checked at each firing: a revoked permission stops the runs.
         logger.warning("Schedule %s skipped: %s", schedule_id, exc)
+        return None
+    if not created:
+        logger.debug("Schedule %s already fired for %s; firing ignored", schedule_id, fire_time.isoformat())
         return None
     return execution

@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts.models import User
 from accounts.services import api_key_create
 from accounts.tests.factories import UserFactory
+from core.throttling import ScopedRateLimitThrottle
 from task_api.models import TaskExecution
 from task_api.services import EXECUTION_HEADER
 from task_api.tests.factories import TaskExecutionFactory, grant
@@ -219,12 +220,16 @@ def test_keys_are_remembered_24_hours_then_released(runner, client_for, sent):
 
 def test_execute_is_throttled_per_user(runner, client_for, sent, monkeypatch):
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "task_api_execute", "2/min")
+    # A fixed window aligned to the clock: 20 s into a minute, the cap frees in 40 s.
+    monkeypatch.setattr(ScopedRateLimitThrottle, "timer", staticmethod(lambda: 1_800_000_000 + 20.0))
     client = client_for(runner)
 
-    codes = [client.post(URL, ADD_BODY, format="json").status_code for _ in range(3)]
+    responses = [client.post(URL, ADD_BODY, format="json") for _ in range(3)]
     other = grant(UserFactory(), "task_api.run_benchmarks")
 
-    assert codes == [202, 202, 429]
+    assert [response.status_code for response in responses] == [202, 202, 429]
+    assert responses[2]["Retry-After"] == "40"
+    assert TaskExecution.objects.filter(user=runner).count() == 2
     assert client_for(other).post(URL, ADD_BODY, format="json").status_code == 202
 
 

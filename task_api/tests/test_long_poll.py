@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from conftest import database_url_for_subprocess, wait_for
+from core import pubsub
 from core.tests.conftest import running_gunicorn
 from task_api import events, selectors
 from task_api.models import TaskExecution
@@ -120,7 +121,7 @@ def test_waiting_requests_share_one_subscription_and_wake_on_the_announcement(
 @pytest.mark.django_db(transaction=True)
 def test_the_subscription_comes_back_after_redis_drops_it(runner, client_for, fresh_watcher, monkeypatch):
     monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60)
-    monkeypatch.setattr(events, "RECONNECT_DELAY", 0.1)
+    monkeypatch.setattr(pubsub, "RECONNECT_DELAY", 0.1)
     server = redis.Redis.from_url(settings.REDIS_URL)
     watcher = events.watcher()
     assert watcher.subscribed
@@ -138,7 +139,7 @@ def test_the_subscription_comes_back_after_redis_drops_it(runner, client_for, fr
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_unreachable_a_wait_still_sees_the_finish(runner, client_for, settings, fresh_watcher, monkeypatch):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    monkeypatch.setattr(events, "SUBSCRIBE_TIMEOUT", 0.1)
+    monkeypatch.setattr(pubsub, "SUBSCRIBE_TIMEOUT", 0.1)
     execution = running(runner)
 
     body, _ = long_poll_while_it_finishes(client_for(runner), execution, 7, wait=5)

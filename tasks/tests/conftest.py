@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -66,3 +67,19 @@ def snapshot(task):
         list(TaskStatusHistory.objects.filter(task=task).values_list("id", "to_status")),
         list(TaskAssignment.objects.filter(task=task).values_list("id", "action", "assigned_to")),
     )
+
+
+@pytest.fixture
+def some_tasks(cast):
+    """A few tasks of the personas among 5,000 of others, with fresh planner statistics."""
+    others = UserFactory.create_batch(50, department=cast["dept_b"])
+    Task.objects.bulk_create(
+        Task(title=f"Task {n}", description="Routine work", creator=others[n % 50], department=cast["dept_b"])
+        for n in range(5000)
+    )
+    mine = TaskFactory.create_batch(
+        5, title="Budget review", creator=cast["manager"], department=cast["dept_a"], assignees=[cast["assignee"]]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return mine

@@ -25,7 +25,7 @@ def in_days(days):
 def calls(monkeypatch):
     """The notification entry points called, with their keyword arguments."""
     seen = []
-    for name in ("notify_task_created", "notify_task_updated", "notify_task_assigned"):
+    for name in ("notify_tasks_created", "notify_tasks_updated", "notify_tasks_assigned"):
         monkeypatch.setattr(notifications, name, lambda _n=name, **kw: seen.append((_n, kw)))
     return seen
 
@@ -50,8 +50,9 @@ def test_create_makes_a_todo_task_owned_by_the_requester(cast, client_for, calls
     task = Task.objects.get(pk=data["id"])
     assert list(task.status_history.values_list("from_status", "to_status")) == [("", "todo")]
     assert task.assignments.filter(assigned_by=cast["creator"]).count() == 2
-    assert [name for name, _ in calls] == ["notify_task_created", "notify_task_assigned"]
-    assert set(calls[1][1]["users"]) == {cast["assignee"], cast["colleague"]}
+    assert [name for name, _ in calls] == ["notify_tasks_created", "notify_tasks_assigned"]
+    [(assigned_task, users)] = calls[1][1]["assignments"]
+    assert assigned_task.pk == task.pk and set(users) == {cast["assignee"], cast["colleague"]}
 
 
 def test_create_with_explicit_null_department_has_none(cast, client_for):
@@ -182,7 +183,7 @@ def test_failed_task_can_be_marked_done_and_is_late(cast, client_for, calls):
     task.refresh_from_db()
     assert task.completed_late and task.completed_at is not None
     assert body["completed_at"] == task.completed_at.isoformat().replace("+00:00", "Z")
-    assert calls[0][0] == "notify_task_updated"
+    assert calls[0][0] == "notify_tasks_updated"
     assert client_for(cast["creator"]).get(f"/api/v1/tasks/{task.pk}/").json()["completed_late"] is True
 
 
@@ -206,7 +207,9 @@ def test_assign_adds_and_answers_all_ids(cast, task, client_for, calls):
     assert task.assigned_by == cast["manager"]
     new_rows = TaskAssignment.objects.filter(task=task, assigned_by=cast["manager"])
     assert list(new_rows.values_list("assigned_to", "action")) == [(cast["colleague"].pk, "assigned")]
-    assert calls == [("notify_task_assigned", {"task": task, "actor": cast["manager"], "users": [cast["colleague"]]})]
+    assert calls == [
+        ("notify_tasks_assigned", {"assignments": [(task, [cast["colleague"]])], "actor": cast["manager"]})
+    ]
 
 
 @pytest.mark.parametrize("body", [{"assignees": []}, {"assignees": [999999]}, {}, {"assignees": [0]}])
@@ -250,7 +253,7 @@ def test_delegate_hands_the_task_over(cast, task, client_for, calls):
     row = TaskAssignment.objects.filter(task=task).last()
     assert (row.action, row.assigned_by, row.assigned_to) == ("delegated", cast["assignee"], cast["colleague"])
     assert calls[-1] == (
-        "notify_task_assigned", {"task": task, "actor": cast["assignee"], "users": [cast["colleague"]]}
+        "notify_tasks_assigned", {"assignments": [(task, [cast["colleague"]])], "actor": cast["assignee"]}
     )
 
 
@@ -294,4 +297,4 @@ def test_update_notifies_only_the_fields_that_changed(cast, task, client_for, ca
         f"/api/v1/tasks/{task.pk}/", {"title": task.title, "priority": "low", "department": cast["dept_a"].pk}
     )
 
-    assert calls == [("notify_task_updated", {"task": task, "actor": cast["creator"], "changed_fields": ["priority"]})]
+    assert calls == [("notify_tasks_updated", {"changes": [(task, ["priority"])], "actor": cast["creator"]})]

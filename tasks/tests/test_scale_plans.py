@@ -11,12 +11,8 @@ import pytest
 from django.db import connection
 
 from accounts.selectors import users_list
-from accounts.tests.factories import UserFactory
 from tasks.filters import TaskFilter
-from tasks.models import Task
 from tasks.selectors import task_list
-
-from .factories import TaskFactory
 
 
 def plan_of(queryset, **switches) -> str:
@@ -30,22 +26,6 @@ def plan_of(queryset, **switches) -> str:
 
 def listed(user, params):
     return TaskFilter(params, queryset=task_list(user=user)).qs
-
-
-@pytest.fixture
-def some_tasks(cast):
-    """A few tasks of the personas among 5,000 of others, with fresh planner statistics."""
-    others = UserFactory.create_batch(50, department=cast["dept_b"])
-    Task.objects.bulk_create(
-        Task(title=f"Task {n}", description="Routine work", creator=others[n % 50], department=cast["dept_b"])
-        for n in range(5000)
-    )
-    mine = TaskFactory.create_batch(
-        5, title="Budget review", creator=cast["manager"], department=cast["dept_a"], assignees=[cast["assignee"]]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return mine
 
 
 @pytest.mark.services

@@ -37,7 +37,7 @@ def test_notifications_run_inside_the_service_transaction(cast, monkeypatch):
     def record(**kwargs):
         seen.append(connection.in_atomic_block)
 
-    for name in ("notify_task_created", "notify_task_updated", "notify_task_assigned"):
+    for name in ("notify_tasks_created", "notify_tasks_updated", "notify_tasks_assigned"):
         monkeypatch.setattr(notifications, name, record)
     task = services.task_create(creator=cast["creator"], title="T", assignees=[cast["assignee"]])
     services.task_update(task=task, by=cast["creator"], title="T2")

@@ -1,4 +1,4 @@
-"""`manage.py runall`: the processes of Procfile.dev (web, worker, beat) in the foreground, as
+"""`manage.py runall`: the processes of Procfile.dev (web, worker, beat, events) in the foreground, as
 `make run` starts them; one Ctrl-C stops them all cleanly.
 
 Each Procfile line is one command, run by /bin/sh with `exec` (so signals reach the process
@@ -36,6 +36,15 @@ def web_port() -> int:
     raw = os.environ.get("TASKHUB_PORT") or "8000"
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise CommandError(f"TASKHUB_PORT must be a port number (1-65535), not {raw!r}.")
+    return int(raw)
+
+
+def events_port(web: int) -> int:
+    """The port Procfile.dev's `events` process (uvicorn, live event streams) binds: EVENTS_PORT,
+    else the web port + 1000, so two `make run`s a port apart never collide."""
+    raw = os.environ.get("EVENTS_PORT") or str(web + 1000)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise CommandError(f"EVENTS_PORT must be a port number (1-65535), not {raw!r}.")
     return int(raw)
 
 
@@ -195,8 +204,8 @@ class Supervisor:
 
 class Command(BaseCommand):
     help = (
-        "Run the processes of Procfile.dev (web, worker, beat) until Ctrl-C, then stop them "
-        "gracefully. --check-port only checks that the web port (TASKHUB_PORT) is free."
+        "Run the processes of Procfile.dev (web, worker, beat, events) until Ctrl-C, then stop them "
+        "gracefully. --check-port only checks that the web and events ports (TASKHUB_PORT, EVENTS_PORT) are free."
     )
     requires_system_checks = []
 
@@ -214,6 +223,14 @@ class Command(BaseCommand):
                 f"Port {port} on {HOST} is already in use (another `make run`?). Stop what listens "
                 f"there, or choose another port: TASKHUB_PORT={port + 1} make run"
             )
+        events = events_port(port)
+        if port_in_use(events):
+            raise CommandError(
+                f"Port {events} on {HOST} (the live events process) is already in use. Stop what listens "
+                f"there, or choose another port: EVENTS_PORT={events + 1} make run"
+            )
+        # Procfile.dev's `events` line binds it.
+        os.environ["EVENTS_PORT"] = str(events)
         if check_port:
             return
         processes = read_procfile(Path(settings.BASE_DIR) / procfile)

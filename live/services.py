@@ -1,0 +1,70 @@
+"""Writes to the live event log: one INSERT per batch of changes, and the purge.
+
+Events are written inside the transaction of the change they describe, so they commit or
+roll back with it; open streams are woken after the commit (`live.wakeups`).
+
+Ids come from a sequence when each transaction inserts, so they need not commit in id
+order: a transaction holding id 9 may commit after one holding id 10. On PostgreSQL every
+writer therefore holds a shared advisory lock (WRITER_LOCK) from before its insert until it
+ends, and readers serve only ids below the horizon no open writer can still fill
+(`live.selectors.EventHorizon`). SQLite runs one writer at a time, so there commit order is
+id order.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .models import Event, PurgeMark
+from .wakeups import announce
+
+# pg_advisory_xact_lock_shared(WRITER_LOCK, 0): "this transaction may hold uncommitted event ids".
+WRITER_LOCK = 0x4C495645  # "LIVE"
+
+
+def _hold_writer_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [WRITER_LOCK])
+
+
+# No savepoint inside the caller's transaction: the events are part of its write.
+@transaction.atomic(savepoint=False)
+def events_record(*, events: Iterable[Event]) -> list[Event]:
+    """Store `events` in one INSERT (plus the writer lock) and wake their readers after commit."""
+    events = list(events)
+    if not events:
+        return []
+    _hold_writer_lock()
+    created = Event.objects.bulk_create(events)
+    keys = {f"u:{event.user_id}" if event.user_id else "t" for event in created}
+    # robust: the write has committed; a lost wake-up only delays readers to their next poll.
+    transaction.on_commit(partial(announce, keys=sorted(keys)), robust=True)
+    return created
+
+
+def events_retention() -> timedelta:
+    """LIVE_EVENTS_RETENTION, never under the hour SPEC §10 promises."""
+    return max(timedelta(seconds=settings.LIVE_EVENTS_RETENTION), timedelta(hours=1))
+
+
+@transaction.atomic
+def events_purge(*, now=None) -> int:
+    """Delete events older than the retention; remember the highest id deleted."""
+    cutoff = (now or timezone.now()) - events_retention()
+    old = Event.objects.filter(created_at__lt=cutoff)
+    through = old.aggregate(through=Max("id"))["through"]
+    if through is None:
+        return 0
+    deleted, _ = old.filter(id__lte=through).delete()
+    mark, _ = PurgeMark.objects.select_for_update().get_or_create(pk=1)
+    if through > mark.purged_through:
+        mark.purged_through = through
+    mark.purged_at = timezone.now()
+    mark.save()
+    return deleted

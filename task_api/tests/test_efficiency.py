@@ -1,0 +1,106 @@
+"""What one execution costs: queries and Redis round trips of the execute request and of the worker.
+
+The benchmark (bench/task_api_throughput.py) measures the CPU; these pin the round trips it
+comes from, so a change that adds one per execution shows here.
+"""
+
+import threading
+import uuid
+
+import pytest
+from celery.app.trace import build_tracer
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from task_api import events
+from task_api.models import TaskExecution
+from task_api.registry import registry
+from task_api.services import EXECUTION_HEADER, lifecycle
+
+URL = "/api/v1/task-api/execute/"
+ADD_BODY = {"task_name": "task_api.tasks.add", "args": [1, 2], "kwargs": {}}
+
+
+def token_client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.mark.services
+def test_an_execute_is_one_query_and_three_redis_round_trips_with_warm_caches(
+    runner, sent, settings, redis_round_trips, django_assert_num_queries
+):
+    settings.PERMISSIONS_CACHE_SECONDS = 300
+    settings.AUTH_CACHE_SECONDS = 60
+    client = token_client(runner)
+    assert client.post(URL, ADD_BODY, format="json").status_code == 202  # fills the caches
+    redis_round_trips.clear()
+
+    with django_assert_num_queries(1):  # the INSERT
+        response = client.post(URL, ADD_BODY, format="json")
+
+    assert response.status_code == 202
+    # The token's user, the permission set, and the rate limit with the execute cap (one pipeline).
+    assert len(redis_round_trips) == 3, redis_round_trips
+    assert response["X-RateLimit-Remaining"]
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_submit_and_wait_reads_the_row_once_when_the_finish_is_announced(
+    runner, client_for, fresh_watcher, monkeypatch, django_assert_num_queries
+):
+    """The listener is registered before the message leaves, so the row is not read before the finish."""
+
+    def finish_soon(args=None, kwargs=None, headers=None, **options):
+        def finish():
+            try:
+                execution_id = headers[EXECUTION_HEADER]
+                assert lifecycle.execution_claim(execution_id=execution_id, time_limit=None)
+                lifecycle.execution_succeeded(execution_id=execution_id, result=3)
+            finally:
+                connections.close_all()
+
+        threading.Timer(0.2, finish).start()
+
+    for entry in registry.all():
+        monkeypatch.setattr(entry.task, "apply_async", finish_soon)
+    client = client_for(runner)
+    assert client.post(URL, ADD_BODY, format="json").status_code == 202  # caches the permission set
+
+    with django_assert_num_queries(2) as queries:  # the INSERT, then the finished row
+        response = client.post(f"{URL}?wait=10", ADD_BODY, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["result"]) == ("SUCCESS", 3)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "SELECT"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_an_execution_in_three_queries(runner, client_for, sent, monkeypatch):
+    """Claim, the django-celery-results row, the SUCCESS: what the worker's trace of one API message runs.
+
+    The receivers of `execution_finished` (webhooks, live) are left out: this is the task API's own part.
+    """
+    monkeypatch.setattr(events.execution_finished, "receivers", [])
+    monkeypatch.setattr(events.execution_finished, "sender_receivers_cache", {})
+    monkeypatch.setattr(events, "announce_finished", lambda execution_id: None)
+    body = client_for(runner).post(URL, ADD_BODY, format="json").json()
+    message = sent[-1]
+    task = registry.get("task_api.tasks.add").task
+    trace = build_tracer(task.name, task, app=task.app)  # what a worker process runs per message
+
+    with CaptureQueriesContext(connection) as queries:
+        trace(message["task_id"], message["args"], message["kwargs"],
+              {"id": message["task_id"], **message["headers"], "delivery_info": {}})
+
+    execution = TaskExecution.objects.get(pk=body["execution_id"])
+    assert (execution.status, execution.result) == ("SUCCESS", 3)
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    # Transaction control aside (the SUCCESS and its receivers' writes commit together).
+    data = [statement for statement in statements if statement not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+    assert data == ["UPDATE", "INSERT", "UPDATE"], queries.captured_queries
+    assert uuid.UUID(message["task_id"]) == uuid.UUID(execution.celery_task_id)
