@@ -19,7 +19,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 # Links in emails point at the port the web process serves on, unless SITE_URL says otherwise.
 run: export TASKHUB_PORT ?= 8000
 run: export SITE_URL ?= http://127.0.0.1:$(TASKHUB_PORT)
-run: $(BIN)/.installed  ## migrate, create the demo users, run web + worker + beat until Ctrl-C
+run: $(BIN)/.installed  ## migrate, create the demo users, run web + worker + beat + events until Ctrl-C
 	@$(BIN)/python manage.py runall --check-port
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

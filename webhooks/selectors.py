@@ -69,9 +69,9 @@ def forget_listeners() -> None:
         except Exception:
             logger.warning("could not drop the webhook listeners cache", exc_info=True)
 
-    if settings.WEBHOOK_LISTENERS_CACHE_SECONDS:
-        drop()
-        transaction.on_commit(drop)
+    # Whatever this process's own setting: another process (a worker) may be using the copy.
+    drop()
+    transaction.on_commit(drop)
 
 
 def webhooks_listening(
