@@ -1,8 +1,7 @@
 """The signature: what the sender puts in X-Taskhub-Signature and the README's receiver check."""
 
-import hashlib
-import hmac
 import time
+from pathlib import Path
 
 from webhooks.signing import body_bytes, sign, verify
 
@@ -10,13 +9,18 @@ SECRET = "whsec_test"
 BODY = body_bytes({"id": "d1", "event": "ping", "created_at": "2026-01-01T00:00:00Z", "data": {"é": 1}})
 
 
-def readme_verify(secret: str, body: bytes, timestamp: str, signature: str) -> bool:
-    """The README snippet, verbatim in logic: HMAC of "{timestamp}.{body}", constant-time
-    compare, timestamps older than 5 minutes refused."""
-    if abs(time.time() - int(timestamp)) > 300:
-        return False
-    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+def _readme_snippet():
+    """The receiver's `verify` exactly as README.md prints it (the python block after "A receiver
+    verifies a delivery"), run here so the document cannot drift from what the sender does."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme[readme.index("A receiver verifies a delivery") :]
+    code = after[after.index("```python") + len("```python") : after.index("```", after.index("```python") + 3)]
+    namespace = {}
+    exec(code, namespace)  # noqa: S102 - our own README
+    return namespace["verify"]
+
+
+readme_verify = _readme_snippet()
 
 
 def test_a_signed_body_verifies_with_the_readme_snippet_and_the_helper():
