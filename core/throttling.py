@@ -58,45 +58,34 @@ class SharedCacheThrottleMixin:
         return client_ip(request)
 
 
-class ScopedRateThrottle(SharedCacheThrottleMixin, throttling.ScopedRateThrottle):
-    """DRF's per-view-scope throttle, counting in the shared cache."""
-
-
 class RateLimit(NamedTuple):
     limit: int
     remaining: int
     reset: int  # seconds until the window frees
 
 
-def _count_hit(cache, key: str, duration: int, cost: int = 1) -> int:
-    """Add `cost` to `key`'s count in the current window and return it: one round trip on Redis
-    (INCRBY and EXPIRE pipelined on the client of Django's RedisCache), add-then-incr elsewhere."""
-    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if get_client is not None:
-        raw_key = cache.make_and_validate_key(key)
-        pipe = get_client(raw_key, write=True).pipeline(transaction=False)
-        pipe.incr(raw_key, cost)
-        pipe.expire(raw_key, duration + 1)
-        return int(pipe.execute()[0])
-    cache.add(key, 0, duration + 1)
-    try:
-        return cache.incr(key, cost)
-    except ValueError:  # expired between the two calls
-        cache.add(key, cost, duration + 1)
-        return cost
-
-
 def _count_hits(cache, hits: list[tuple[str, int, int]]) -> list[int]:
-    """_count_hit for several (key, duration, cost) at once: one round trip on Redis for all."""
+    """Add each `cost` to its key's count in the current window (`duration` seconds) and return
+    the counts: one round trip on Redis for all of them (INCRBY and EXPIRE per key, pipelined on
+    the client of Django's RedisCache), add-then-incr per key elsewhere."""
     get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if get_client is None or len(hits) == 1:
-        return [_count_hit(cache, key, duration, cost) for key, duration, cost in hits]
+    if get_client is None:
+        return [_add_and_incr(cache, key, duration, cost) for key, duration, cost in hits]
     raw_keys = [cache.make_and_validate_key(key) for key, _, _ in hits]
     pipe = get_client(raw_keys[0], write=True).pipeline(transaction=False)
     for raw_key, (_, duration, cost) in zip(raw_keys, hits, strict=True):
         pipe.incr(raw_key, cost)
         pipe.expire(raw_key, duration + 1)
     return [int(count) for count in pipe.execute()[::2]]
+
+
+def _add_and_incr(cache, key: str, duration: int, cost: int) -> int:
+    cache.add(key, 0, duration + 1)
+    try:
+        return cache.incr(key, cost)
+    except ValueError:  # expired between the two calls
+        cache.add(key, cost, duration + 1)
+        return cost
 
 
 class ScopeLimit(NamedTuple):
