@@ -39,7 +39,8 @@ def seed(n: int = 60, *, seed_value: int = 7, now=None) -> dict:
     tasks = []
     for i in range(n):
         status = TASK_STATUSES[i % len(TASK_STATUSES)]
-        created = now - timedelta(days=rng.randrange(0, 30), hours=rng.randrange(0, 24))
+        # Within the dashboard's 30-day window at any time of day: at most 28 days 23 hours ago.
+        created = now - timedelta(days=rng.randrange(0, 29), hours=rng.randrange(0, 24))
         task = Task(
             title=f"Seeded task {i} with a title long enough to need wrapping in a narrow column",
             status=status,
@@ -54,7 +55,7 @@ def seed(n: int = 60, *, seed_value: int = 7, now=None) -> dict:
         tasks.append(task)
     tasks = Task.objects.bulk_create(tasks)
     for task in tasks:
-        task.created_at = now - timedelta(days=rng.randrange(0, 30), hours=rng.randrange(0, 12))
+        task.created_at = now - timedelta(days=rng.randrange(0, 29), hours=rng.randrange(0, 12))
     Task.objects.bulk_update(tasks, ["created_at"])
     Task.assignees.through.objects.bulk_create(
         Task.assignees.through(task_id=task.id, user_id=people[(i + 1) % len(people)].id)
