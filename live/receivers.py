@@ -1,7 +1,8 @@
 """The live event log listening to the apps below it; connected in LiveConfig.ready.
 
 Each receiver handles its whole list in a fixed number of queries: one INSERT of all its
-events (plus the writer lock on PostgreSQL), and for executions one read of the row.
+events (plus the writer lock on PostgreSQL); a finished execution's signal carries what its
+event shows.
 """
 
 from django.db import transaction
@@ -74,17 +75,10 @@ def on_tasks_assigned(sender, *, assignments, actor=None, **kwargs) -> None:
     )
 
 
-def on_execution_finished(sender, *, execution_id, **kwargs) -> None:
-    """`execution.updated` for the execution's owner, as the row stands in this transaction."""
-    row = (
-        TaskExecution.objects.filter(pk=execution_id)
-        .values("id", "user_id", "task_name", "status", "completed_at")
-        .first()
-    )
-    if row is None:
-        return
-    user_id = row.pop("user_id")
-    events_record(events=[Event(kind=Event.Kind.EXECUTION_UPDATED, user_id=user_id, data=row)])
+def on_execution_finished(sender, *, execution_id, status, user_id, task_name, completed_at, **kwargs) -> None:
+    """`execution.updated` for the execution's owner, with the values the finishing UPDATE wrote."""
+    data = {"id": execution_id, "task_name": task_name, "status": status, "completed_at": completed_at}
+    events_record(events=[Event(kind=Event.Kind.EXECUTION_UPDATED, user_id=user_id, data=data)])
 
 
 def connect() -> None:

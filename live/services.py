@@ -27,25 +27,47 @@ from .wakeups import announce
 WRITER_LOCK = 0x4C495645  # "LIVE"
 
 
-def _hold_writer_lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [WRITER_LOCK])
+def _insert_holding_writer_lock(events: list[Event]) -> None:
+    """PostgreSQL: the writer lock and the INSERT of `events` as one statement, one round trip.
+
+    The lock is taken in a materialized CTE that the rows are joined to, so it is held before
+    the INSERT draws the first id from the sequence, as the readers' horizon requires.
+    """
+    fields = [field for field in Event._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    params = [WRITER_LOCK]
+    for event in events:
+        params += [field.get_db_prep_save(field.pre_save(event, add=True), connection) for field in fields]
+    statement = (
+        "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%s, 0)) "
+        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT rows.* FROM writer_lock, (VALUES {', '.join([row] * len(events))}) AS rows "
+        f"RETURNING {quote(Event._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        # RETURNING follows the order of the VALUES, as bulk_create relies on too.
+        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
+            event.pk = pk
+            event._state.adding, event._state.db = False, connection.alias
 
 
 # No savepoint inside the caller's transaction: the events are part of its write.
 @transaction.atomic(savepoint=False)
 def events_record(*, events: Iterable[Event]) -> list[Event]:
-    """Store `events` in one INSERT (plus the writer lock) and wake their readers after commit."""
+    """Store `events` in one INSERT (with the writer lock) and wake their readers after commit."""
     events = list(events)
     if not events:
         return []
-    _hold_writer_lock()
-    created = Event.objects.bulk_create(events)
-    keys = {f"u:{event.user_id}" if event.user_id else "t" for event in created}
+    if connection.vendor == "postgresql":
+        _insert_holding_writer_lock(events)
+    else:
+        events = Event.objects.bulk_create(events)
+    keys = {f"u:{event.user_id}" if event.user_id else "t" for event in events}
     # robust: the write has committed; a lost wake-up only delays readers to their next poll.
     transaction.on_commit(partial(announce, keys=sorted(keys)), robust=True)
-    return created
+    return events
 
 
 def events_retention() -> timedelta:

@@ -23,11 +23,13 @@ from core.pubsub import ChannelWatcher
 
 logger = logging.getLogger(__name__)
 
-# execution_id, status: an execution has just reached a finished state (SUCCESS, FAILURE or
-# REVOKED). Sent with `sender=TaskExecution` exactly once per execution, by the service whose
-# UPDATE changed the row, inside the transaction of that UPDATE (so a receiver's writes, such
-# as webhook deliveries, commit with it; wait for the commit with `transaction.on_commit`
-# before telling anyone outside). A bulk finish (lost runs) sends one signal per execution.
+# execution_id, status, user_id, task_name, completed_at: an execution has just reached a finished
+# state (SUCCESS, FAILURE or REVOKED); the other arguments are its row's values as that UPDATE
+# wrote them, so a receiver that shows no more than these needs no query. Sent with
+# `sender=TaskExecution` exactly once per execution, by the service whose UPDATE changed the
+# row, inside the transaction of that UPDATE (so a receiver's writes, such as webhook
+# deliveries, commit with it; wait for the commit with `transaction.on_commit` before telling
+# anyone outside). A bulk finish (lost runs) sends one signal per execution.
 execution_finished = Signal()
 
 

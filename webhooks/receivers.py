@@ -102,14 +102,12 @@ def on_comment_created(sender, *, comment, **kwargs) -> None:
         deliveries_create(items=[(hook_id, "comment.created", data) for hook_id in hook_ids])
 
 
-def on_execution_finished(sender, *, execution_id, status, **kwargs) -> None:
+def on_execution_finished(sender, *, execution_id, status, user_id, **kwargs) -> None:
     event = EXECUTION_EVENTS.get(status)
     if event is None:
         return
-    # Executions are private to their owner: only the owner's webhooks hear of them. The
-    # owner is read in the same query, so a finish nobody listens to costs one query.
-    owner = TaskExecution.objects.filter(pk=execution_id).values("user_id")
-    hooks = webhooks_listening([event], owner_ids=owner)
+    # Executions are private to their owner: only the owner's webhooks hear of them.
+    hooks = webhooks_listening([event], owner_ids=[user_id])
     execution = TaskExecution.objects.filter(pk=execution_id).first() if hooks else None
     if execution is not None:
         data = ExecutionSerializer(execution).data

@@ -4,13 +4,14 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,11 +33,71 @@ LOST_RUN_ERROR = "WorkerLostError: the run outlived its hard time limit; its wor
 Status = TaskExecution.Status
 
 
-def announce_finished_to_receivers(execution_ids, *, status: str) -> None:
+# (id, user_id, task_name) of a row an UPDATE finished: what `events.execution_finished` carries.
+FinishedRow = tuple[uuid.UUID, int, str]
+UNFINISHED = tuple(status for status in Status.values if status not in TaskExecution.FINISHED)
+
+
+def finish_executions(
+    execution_ids: Collection, *, from_statuses: Collection[str], status: str, completed_at: datetime, **values
+) -> list[FinishedRow]:
+    """Finish those of `execution_ids` still in one of `from_statuses`: `status`, `completed_at`
+    and the columns in `values` -> the rows this UPDATE changed.
+
+    One statement, `UPDATE ... RETURNING`, where the database has it (PostgreSQL, SQLite 3.35+):
+    the changed rows come back with the write, so neither a lock beforehand nor a read after it
+    is needed, and the receivers of `execution_finished` get what they show without a query.
+    Written out rather than built by the ORM: it runs for every execution a worker finishes,
+    and compiling the equivalent queryset cost five times the Python time of the statement.
+    """
+    if not execution_ids:
+        return []
+    db = connections[router.db_for_write(TaskExecution)]
+    quote, field = db.ops.quote_name, TaskExecution._meta.get_field
+    assignments = {"status": status, "completed_at": completed_at, **values}
+    set_sql = ", ".join(f"{quote(field(name).column)} = %s" for name in assignments)
+    set_params = [field(name).get_db_prep_save(value, db) for name, value in assignments.items()]
+    ids = [field("id").get_db_prep_value(execution_id, db) for execution_id in execution_ids]
+    where_sql = (
+        f"{quote('id')} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {quote('status')} IN ({', '.join(['%s'] * len(from_statuses))})"
+    )
+    table = quote(TaskExecution._meta.db_table)
+    returning = ", ".join(quote(column) for column in ("id", "user_id", "task_name"))
+    with db.cursor() as cursor:
+        # Django's flag for RETURNING on INSERT; where it holds, UPDATE ... RETURNING works too.
+        if db.features.can_return_columns_from_insert:
+            cursor.execute(
+                f"UPDATE {table} SET {set_sql} WHERE {where_sql} RETURNING {returning}",
+                [*set_params, *ids, *from_statuses],
+            )
+            rows = cursor.fetchall()
+        else:
+            # Older SQLite, where writers take turns: the rows to change, then the UPDATE.
+            cursor.execute(f"SELECT {returning} FROM {table} WHERE {where_sql}", [*ids, *from_statuses])
+            rows = cursor.fetchall()
+            cursor.execute(f"UPDATE {table} SET {set_sql} WHERE {where_sql}", [*set_params, *ids, *from_statuses])
+    to_uuid = field("id").to_python  # SQLite answers the hex text
+    return [(to_uuid(execution_id), user_id, task_name) for execution_id, user_id, task_name in rows]
+
+
+def announce_finished_to_receivers(rows: Iterable[FinishedRow], *, status: str, completed_at: datetime) -> None:
     """Send `events.execution_finished` once for each execution whose UPDATE just finished it
     (callers pass only the rows their UPDATE changed), inside that UPDATE's transaction."""
-    for execution_id in execution_ids:
-        events.execution_finished.send(sender=TaskExecution, execution_id=execution_id, status=status)
+    for execution_id, user_id, task_name in rows:
+        events.execution_finished.send(
+            sender=TaskExecution,
+            execution_id=execution_id,
+            status=status,
+            user_id=user_id,
+            task_name=task_name,
+            completed_at=completed_at,
+        )
+
+
+def finished_row(execution: TaskExecution) -> FinishedRow:
+    """What the signal carries of an execution finished through its instance (then refreshed)."""
+    return (execution.pk, execution.user_id, execution.task_name)
 
 
 def registered_task_for(*, user, task_name: str) -> RegisteredTask:
@@ -259,10 +320,14 @@ def _revoke_refused(due: list[TaskExecution], *, now: datetime) -> list[TaskExec
             allowed.append(execution)
             continue
         logger.warning("Execution %s revoked at dispatch: %s", execution.pk, reason)
-        revoked = TaskExecution.objects.filter(pk=execution.pk, status=Status.SCHEDULED).update(
-            status=Status.REVOKED, completed_at=now, error=f"PermissionDenied: {reason}"
+        revoked = finish_executions(
+            [execution.pk],
+            from_statuses=[Status.SCHEDULED],
+            status=Status.REVOKED,
+            completed_at=now,
+            error=f"PermissionDenied: {reason}",
         )
-        announce_finished_to_receivers([execution.pk] if revoked else [], status=Status.REVOKED)
+        announce_finished_to_receivers(revoked, status=Status.REVOKED, completed_at=now)
         transaction.on_commit(lambda pk=execution.pk: events.announce_finished(pk))
     return allowed
 
@@ -297,14 +362,16 @@ def executions_fail_lost(*, now: datetime | None = None) -> int:
         execution_ids = list(lost.select_for_update(skip_locked=True).values_list("pk", flat=True))
         if not execution_ids:
             return 0
-        failed = TaskExecution.objects.filter(pk__in=execution_ids, status__in=TaskExecution.RUNNING).update(
+        failed = finish_executions(
+            execution_ids,
+            from_statuses=TaskExecution.RUNNING,
             status=Status.FAILURE,
             completed_at=now,
             traceback=LOST_RUN_ERROR,
             error=LOST_RUN_ERROR,
         )
-        announce_finished_to_receivers(execution_ids, status=Status.FAILURE)
-    return failed
+        announce_finished_to_receivers(failed, status=Status.FAILURE, completed_at=now)
+    return len(failed)
 
 
 @transaction.atomic
@@ -317,7 +384,9 @@ def execution_cancel(*, execution: TaskExecution) -> TaskExecution:
     execution.refresh_from_db()
     if not cancelled:
         raise Conflict(f"An execution in state {execution.status} cannot be cancelled.")
-    announce_finished_to_receivers([execution.pk], status=Status.REVOKED)
+    announce_finished_to_receivers(
+        [finished_row(execution)], status=Status.REVOKED, completed_at=execution.completed_at
+    )
     transaction.on_commit(lambda: events.announce_finished(execution.pk))
     if was_sent:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))
@@ -367,7 +436,9 @@ def execution_mark_failed(*, execution: TaskExecution, by) -> TaskExecution:
     execution.refresh_from_db()
     if not changed:
         raise Conflict(f"An execution in state {execution.status} has already finished.")
-    announce_finished_to_receivers([execution.pk], status=Status.FAILURE)
+    announce_finished_to_receivers(
+        [finished_row(execution)], status=Status.FAILURE, completed_at=execution.completed_at
+    )
     transaction.on_commit(lambda: events.announce_finished(execution.pk))
     if previous != Status.SCHEDULED:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))

@@ -6,14 +6,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, transaction
-from django.db.models import DateTimeField, Value
-from django.db.models.functions import Coalesce
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
 from .. import events
 from ..models import TaskExecution
-from .executions import EXECUTION_HEADER, announce_finished_to_receivers
+from .executions import EXECUTION_HEADER, UNFINISHED, announce_finished_to_receivers, finish_executions
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +83,26 @@ def execution_claim(*, execution_id: str, time_limit: float | None) -> bool:
     now = timezone.now()
     # Past its hard time limit plus TASK_API_LOST_RUN_GRACE a silent STARTED row is declared lost.
     deadline = now + timedelta(seconds=time_limit) + settings.TASK_API_LOST_RUN_GRACE if time_limit else None
-    claimed = TaskExecution.objects.filter(pk=execution_id, status__in=(Status.PENDING, Status.RETRY)).update(
-        status=Status.STARTED,
-        started_at=Coalesce("started_at", Value(now, output_field=DateTimeField())),
-        run_deadline=deadline,
-    )
-    return claimed == 1
+    # Written out, as finish_executions is: it runs before every API task, and the queryset
+    # (with its Coalesce) cost 0.3 ms of Python to compile against 0.06 ms for the statement.
+    db = connections[router.db_for_write(TaskExecution)]
+    quote, field = db.ops.quote_name, TaskExecution._meta.get_field
+    status, started_at, run_deadline = (quote(name) for name in ("status", "started_at", "run_deadline"))
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(TaskExecution._meta.db_table)} SET {status} = %s, "
+            f"{started_at} = COALESCE({started_at}, %s), {run_deadline} = %s "
+            f"WHERE {quote('id')} = %s AND {status} IN (%s, %s)",
+            [
+                Status.STARTED,
+                field("started_at").get_db_prep_save(now, db),
+                field("run_deadline").get_db_prep_save(deadline, db),
+                field("id").get_db_prep_value(execution_id, db),
+                Status.PENDING,
+                Status.RETRY,
+            ],
+        )
+        return cursor.rowcount == 1
 
 
 def execution_status(*, execution_id: str) -> str | None:
@@ -112,12 +124,19 @@ def _jsonable(value):
 
 
 def execution_succeeded(*, execution_id: str, result) -> None:
+    completed_at = timezone.now()
     try:
         with transaction.atomic():
-            changed = TaskExecution.objects.filter(pk=execution_id, status__in=TaskExecution.RUNNING).update(
-                status=Status.SUCCESS, result=_jsonable(result), traceback=None, error=None, completed_at=timezone.now()
+            finished = finish_executions(
+                [execution_id],
+                from_statuses=TaskExecution.RUNNING,
+                status=Status.SUCCESS,
+                completed_at=completed_at,
+                result=_jsonable(result),
+                traceback=None,
+                error=None,
             )
-            announce_finished_to_receivers([execution_id] if changed else [], status=Status.SUCCESS)
+            announce_finished_to_receivers(finished, status=Status.SUCCESS, completed_at=completed_at)
     except DatabaseError as exc:
         # JSON the database still refuses (PostgreSQL's jsonb takes no \u0000): the run must
         # end all the same, not stay STARTED until it counts as lost.
@@ -130,29 +149,33 @@ def execution_succeeded(*, execution_id: str, result) -> None:
 
 def execution_failed(*, execution_id: str, exception: BaseException, traceback: str) -> None:
     error = describe_error(exception)
-    pending = TaskExecution.objects.filter(pk=execution_id).exclude(status__in=TaskExecution.FINISHED)
+    completed_at = timezone.now()
     try:
         with transaction.atomic():
-            changed = pending.update(
+            finished = finish_executions(
+                [execution_id],
+                from_statuses=UNFINISHED,
                 status=Status.FAILURE,
+                completed_at=completed_at,
                 result={"exc_type": type(exception).__name__, "exc_message": str(exception)},
                 error=error,
                 traceback=traceback,
-                completed_at=timezone.now(),
             )
-            announce_finished_to_receivers([execution_id] if changed else [], status=Status.FAILURE)
+            announce_finished_to_receivers(finished, status=Status.FAILURE, completed_at=completed_at)
     except DatabaseError:
         # The message itself was unstorable (e.g. a NUL character): keep the state, drop the text.
         logger.warning("Could not store the failure of execution %s", execution_id, exc_info=True)
         with transaction.atomic():
-            changed = pending.update(
+            finished = finish_executions(
+                [execution_id],
+                from_statuses=UNFINISHED,
                 status=Status.FAILURE,
+                completed_at=completed_at,
                 result={"exc_type": type(exception).__name__, "exc_message": ""},
                 error=type(exception).__name__,
                 traceback=None,
-                completed_at=timezone.now(),
             )
-            announce_finished_to_receivers([execution_id] if changed else [], status=Status.FAILURE)
+            announce_finished_to_receivers(finished, status=Status.FAILURE, completed_at=completed_at)
     events.announce_finished(execution_id)
 
 
@@ -164,9 +187,10 @@ def execution_retrying(*, execution_id: str, retries: int, reason: str) -> None:
 
 @transaction.atomic
 def execution_revoked(*, celery_task_id: str) -> None:
-    # Locked first so the signal names exactly the execution this UPDATE finished.
-    unfinished = TaskExecution.objects.filter(celery_task_id=celery_task_id).exclude(status__in=TaskExecution.FINISHED)
-    execution_ids = list(unfinished.select_for_update().values_list("pk", flat=True))
-    if execution_ids:
-        TaskExecution.objects.filter(pk__in=execution_ids).update(status=Status.REVOKED, completed_at=timezone.now())
-    announce_finished_to_receivers(execution_ids, status=Status.REVOKED)
+    execution_ids = TaskExecution.objects.filter(celery_task_id=celery_task_id).values_list("pk", flat=True)
+    completed_at = timezone.now()
+    # The UPDATE answers the rows it changed, so the signal names exactly the execution it finished.
+    finished = finish_executions(
+        list(execution_ids), from_statuses=UNFINISHED, status=Status.REVOKED, completed_at=completed_at
+    )
+    announce_finished_to_receivers(finished, status=Status.REVOKED, completed_at=completed_at)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from live.models import Event
 from task_api import events
 from task_api.models import TaskExecution
 from task_api.registry import registry
@@ -79,6 +80,18 @@ def test_submit_and_wait_reads_the_row_once_when_the_finish_is_announced(
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "SELECT"]
 
 
+def run_like_a_worker(message) -> list[str]:
+    """Run one sent API message as a worker process would -> the first word of each data statement."""
+    task = registry.get("task_api.tasks.add").task
+    trace = build_tracer(task.name, task, app=task.app)  # what a worker process runs per message
+    with CaptureQueriesContext(connection) as queries:
+        trace(message["task_id"], message["args"], message["kwargs"],
+              {"id": message["task_id"], **message["headers"], "delivery_info": {}})
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    # Transaction control aside (the SUCCESS and its receivers' writes commit together).
+    return [statement for statement in statements if statement not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_runs_an_execution_in_three_queries(runner, client_for, sent, monkeypatch):
     """Claim, the django-celery-results row, the SUCCESS: what the worker's trace of one API message runs.
@@ -90,17 +103,30 @@ def test_a_worker_runs_an_execution_in_three_queries(runner, client_for, sent, m
     monkeypatch.setattr(events, "announce_finished", lambda execution_id: None)
     body = client_for(runner).post(URL, ADD_BODY, format="json").json()
     message = sent[-1]
-    task = registry.get("task_api.tasks.add").task
-    trace = build_tracer(task.name, task, app=task.app)  # what a worker process runs per message
 
-    with CaptureQueriesContext(connection) as queries:
-        trace(message["task_id"], message["args"], message["kwargs"],
-              {"id": message["task_id"], **message["headers"], "delivery_info": {}})
+    data = run_like_a_worker(message)
 
     execution = TaskExecution.objects.get(pk=body["execution_id"])
     assert (execution.status, execution.result) == ("SUCCESS", 3)
-    statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    # Transaction control aside (the SUCCESS and its receivers' writes commit together).
-    data = [statement for statement in statements if statement not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
-    assert data == ["UPDATE", "INSERT", "UPDATE"], queries.captured_queries
+    assert data == ["UPDATE", "INSERT", "UPDATE"]
     assert uuid.UUID(message["task_id"]) == uuid.UUID(execution.celery_task_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_receivers_of_a_finish_add_only_the_live_event_insert(runner, client_for, sent, settings):
+    """The SUCCESS UPDATE answers what the live event and the webhooks check need (RETURNING):
+    no read of the row; the live event's INSERT takes the writer lock itself on PostgreSQL."""
+    settings.WEBHOOK_LISTENERS_CACHE_SECONDS = 300  # nobody subscribed: the webhooks check costs no query
+    client = client_for(runner)
+    client.post(URL, ADD_BODY, format="json")
+    run_like_a_worker(sent[-1])  # fills the webhook listeners cache
+    body = client.post(URL, ADD_BODY, format="json").json()
+
+    data = run_like_a_worker(sent[-1])
+
+    # Claim, the django-celery-results row, the SUCCESS, the live event.
+    live_insert = "WITH" if connection.vendor == "postgresql" else "INSERT"
+    assert data == ["UPDATE", "INSERT", "UPDATE", live_insert]
+    event = Event.objects.get(kind=Event.Kind.EXECUTION_UPDATED, data__id=body["execution_id"])
+    execution = TaskExecution.objects.get(pk=body["execution_id"])
+    assert (event.user_id, event.data["status"], event.data["task_name"]) == (runner.pk, "SUCCESS", execution.task_name)

@@ -157,3 +157,28 @@ def test_dispatch_entry_is_in_beat_tables(db):
 
     assert entry.enabled
     assert (entry.interval.every, entry.interval.period) == (5, "seconds")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "select-then-update"])
+def test_finishing_changes_and_names_only_the_rows_still_in_the_given_states(runner, monkeypatch, returning):
+    """Both ways `finish_executions` runs (UPDATE ... RETURNING, or a read first where the database
+    lacks RETURNING) finish and name exactly the rows still in `from_statuses`."""
+    from django.db import connection
+
+    from task_api.services.executions import finish_executions
+
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+    running = TaskExecutionFactory(user=runner, status=TaskExecution.Status.STARTED)
+    done = TaskExecutionFactory(user=runner, status=TaskExecution.Status.SUCCESS, result=1)
+    now = timezone.now()
+
+    rows = finish_executions(
+        [running.pk, done.pk], from_statuses=TaskExecution.RUNNING, status="FAILURE", completed_at=now, error="lost"
+    )
+
+    assert rows == [(running.pk, runner.pk, running.task_name)]
+    running.refresh_from_db()
+    done.refresh_from_db()
+    assert (running.status, running.error, running.completed_at) == ("FAILURE", "lost", now)
+    assert (done.status, done.result, done.error) == ("SUCCESS", 1, None)

@@ -240,7 +240,9 @@ def test_a_finished_execution_nobody_listens_to_costs_one_query(people, django_a
     execution = TaskExecutionFactory(user=people["creator"], status="SUCCESS")
 
     with django_assert_num_queries(1):
-        receivers.on_execution_finished(sender=TaskExecution, execution_id=execution.pk, status="SUCCESS")
+        receivers.on_execution_finished(
+            sender=TaskExecution, execution_id=execution.pk, status="SUCCESS", user_id=execution.user_id
+        )
 
     assert not WebhookDelivery.objects.exists()
 
@@ -258,7 +260,9 @@ def test_with_the_listeners_cached_an_event_nobody_subscribed_to_costs_no_query(
     with django_assert_num_queries(0):
         receivers.on_tasks_created(sender=Task, tasks=tasks, actor=people["creator"])
         receivers.on_tasks_updated(sender=Task, changes=[(task, ["title"]) for task in tasks], actor=people["creator"])
-        receivers.on_execution_finished(sender=TaskExecution, execution_id=execution.pk, status="SUCCESS")
+        receivers.on_execution_finished(
+            sender=TaskExecution, execution_id=execution.pk, status="SUCCESS", user_id=execution.user_id
+        )
 
     assert not WebhookDelivery.objects.exists()
 
