@@ -4,7 +4,7 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin_display import ADMIN_CSS, badge, compact_time, truncated
 
-from .models import Task, TaskAssignment, TaskStatusHistory
+from .models import Task, TaskAssignee, TaskAssignment, TaskStatusHistory
 
 
 class ReadOnlyAdminMixin:
@@ -33,6 +33,17 @@ class AssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ["created_at", "action", "assigned_to", "assigned_by"]
     readonly_fields = fields
     extra = 0
+
+
+class AssigneeInline(admin.TabularInline):
+    """The task's assignees. The relation has its own model (TaskAssignee), which the admin
+    edits as rows rather than as a field of the task; the task columns are the database's."""
+
+    model = TaskAssignee
+    fields = ["user"]
+    autocomplete_fields = ["user"]
+    extra = 0
+    verbose_name = "assignee"
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -73,9 +84,9 @@ class TaskAdmin(admin.ModelAdmin):
     list_select_related = ["department", "creator"]
     list_per_page = 50
     date_hierarchy = "due_date"
-    autocomplete_fields = ["creator", "assigned_by", "assignees", "department"]
+    autocomplete_fields = ["creator", "assigned_by", "department"]
     readonly_fields = ["external_id", "completed_at", "created_at", "updated_at"]
-    inlines = [StatusHistoryInline, AssignmentInline]
+    inlines = [AssigneeInline, StatusHistoryInline, AssignmentInline]
     actions = ["restore"]
 
     class Media:

@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Exists, F, OuterRef
 from drf_spectacular.utils import extend_schema_field
 
+from accounts.models import User
 from core.filters import (
     IdFilter,
     IdOrExternalIdFilter,
@@ -87,11 +88,13 @@ class TaskFilter(django_filters.FilterSet):
         return cls._form_class
 
     def filter_search(self, queryset, name, value):
-        queryset = queryset.filter(task_search_q(value))
-        # Matches are found through the trigram indexes whatever the visibility: counted in
-        # parts (tasks.selectors.ManagerCountParts) they would be read once per part.
-        queryset.query.count_parts = None
-        return queryset
+        # A manager's matches are counted in parts like the rest of their lists
+        # (tasks.selectors.ManagerCountParts): the department part is read from
+        # task_dept_search_trgm_idx, department and words together. An employee sees the few
+        # tasks they are on: those are tested, and the trigram index is left alone.
+        user = getattr(self.request, "user", None)
+        narrow = user is not None and not user.sees_everything and user.role != User.Role.MANAGER
+        return queryset.filter(task_search_q(value, indexed=not narrow))
 
     def filter_overdue(self, queryset, name, value):
         return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

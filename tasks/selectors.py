@@ -1,6 +1,8 @@
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from functools import reduce
+from operator import and_, or_
 from typing import NamedTuple
 from uuid import UUID
 
@@ -20,19 +22,20 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     When,
 )
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Concat, JSONObject
 from django.db.models.sql.where import WhereNode
 from django.utils import timezone
 
 from accounts.models import Department, User
 from core.exceptions import NotFound
 
-from .models import Task, TaskAssignment, TaskStatusHistory
+from .models import Task, TaskAssignee, TaskAssignment, TaskStatusHistory
 
 LATEST_COMMENTS = 5
-TaskAssignee = Task.assignees.through
 
 
 def task_visibility_q(user: User, prefix: str = "", *, involvement: Q | None = None) -> Q:
@@ -108,38 +111,74 @@ class ManagerCountParts:
 
     A manager sees whole departments plus the few tasks they are involved in elsewhere. A
     count over that OR reads the table row by row (10,001 rows of a department spread over
-    a million take tens of milliseconds); as `departments UNION ALL (involved AND NOT
-    departments)` under one LIMIT, the first part is read from task_dept_status_due_idx alone
-    (with a status or due-date filter too) and the second only when the first falls short.
-    `position` is where `_filter_visible` put the visibility test among the query's ANDed
-    conditions; the filters added after it are kept in each part.
+    a million take tens of milliseconds); as `departments UNION ALL involved elsewhere` under
+    one LIMIT, the first part is read from task_dept_status_due_idx alone (with a status or
+    due-date filter too; with a search, from task_dept_search_trgm_idx, department and words
+    together) and the second only when the first falls short. `position` is where
+    `_filter_visible` put the visibility test among the query's ANDed conditions; the filters
+    added after it are kept in each part.
     """
 
     def __init__(self, user: User, model, *, position: int, prefix: str = "", involvement: Q | None = None):
-        self.model, self.position = model, position
-        self.base = len(model._default_manager.all().query.where.children)
+        # Only stored: every manager's read of tasks builds one, and few of those count.
+        self.user, self.model, self.position = user, model, position
+        self.prefix, self.involvement = prefix, involvement
+
+    def parts(self) -> list[Q]:
+        user, prefix = self.user, self.prefix
         managed = Department.objects.filter(Q(manager=user) | Q(id=user.department_id)).order_by().values("id")
-        departments = Q(**{f"{prefix}department_id__in": managed})
-        if involvement is None:
-            assigned = TaskAssignee.objects.filter(user=user).values("task_id")
-            involvement = Q(**{f"{prefix}creator": user}) | Q(**{f"{prefix}assigned_by": user}) | Q(
-                **{f"{prefix}id__in": assigned}
-            )
-        # Negated, Django adds "or no department" itself.
-        self.parts = [departments, ~departments & involvement]
+        if self.involvement is None:
+            elsewhere = _tasks_involving_outside(user, f"{prefix}id")
+        else:
+            # Negated, Django adds "or no department" itself.
+            elsewhere = ~Q(**{f"{prefix}department_id__in": managed}) & self.involvement
+        # The departments as `department_id = ANY(ARRAY(...))`: an index condition of both
+        # indexes named above (an IN subquery is a join the trigram index cannot serve).
+        return [id_in(f"{prefix}department_id", managed), elsewhere]
 
     def __call__(self, queryset: QuerySet) -> list[QuerySet] | None:
         where = queryset.query.where
         if where.connector != "AND" or where.negated or len(where.children) <= self.position:
             return None
+        base = len(self.model._default_manager.all().query.where.children)
         parts = []
-        for part in self.parts:
-            conditions = self.model._default_manager.filter(part).query.where.children[self.base :]
+        for part in self.parts():
+            conditions = self.model._default_manager.filter(part).query.where.children[base:]
             clone = queryset.all()
             clone.query.count_parts = None
             clone.query.where.children[self.position] = WhereNode(conditions, connector="AND")
             parts.append(clone)
         return parts
+
+
+def _tasks_involving_outside(user: User, field: str) -> Q:
+    """`field` (a task id) is one of the live tasks outside the user's departments (their own
+    and those they manage; or in none) that the user created, assigned or is on.
+
+    A manager typically created and assigned thousands of tasks inside their departments
+    and few outside: each (person, department) arm is a range of task_creator_dept_idx or
+    task_assigned_by_dept_idx, so those inside are never read; only the tasks the manager is on
+    are read to learn their department. Written as SQL (PostgreSQL only, like the parts that
+    use it): the same statement for everyone but its parameters, which Django would take two
+    milliseconds per request to build and compile as a queryset.
+    """
+    tasks, departments = Task._meta.db_table, Department._meta.db_table
+    managed = f"SELECT id FROM {departments} WHERE manager_id = %s OR id = %s"
+    others = f"ANY(ARRAY(SELECT id FROM {departments} WHERE id <> ALL(ARRAY({managed}))))"
+    sql = f"""
+        SELECT id FROM {tasks} WHERE deleted_at IS NULL AND (
+            (creator_id = %s AND department_id = {others})
+            OR (creator_id = %s AND department_id IS NULL)
+            OR (assigned_by_id = %s AND department_id = {others})
+            OR (assigned_by_id = %s AND department_id IS NULL)
+            OR (id = ANY(ARRAY(SELECT task_id FROM {TaskAssignee._meta.db_table} WHERE user_id = %s))
+                AND (department_id IS NULL OR department_id <> ALL(ARRAY({managed}))))
+        )
+    """
+    me, mine = user.pk, user.department_id
+    params = [me, me, mine, me, me, me, mine, me, me, me, mine]
+    ids = Func(RawSQL(sql, params, output_field=IntegerField()), template="ARRAY%(expressions)s")
+    return Q(_EqualsAny(F(field), ids))
 
 
 def on_visible_tasks(
@@ -151,18 +190,47 @@ def on_visible_tasks(
     return visible.filter(**{f"{prefix}deleted_at__isnull": True})
 
 
-def task_search_q(text: str) -> Q:
+class _ContainsUpper(Func):
+    """`document LIKE UPPER('%word%')`: icontains against a column stored in upper case."""
+
+    arg_joiner = " LIKE UPPER("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
+def task_search_q(text: str, *, indexed: bool = True) -> Q:
     """Every word of `text` in the title, the description or an assignee's name (icontains).
 
-    On PostgreSQL the title and description tests are served by the trigram GIN indexes of
-    migration tasks 0005, and the names by one subquery over the users, so the OR stays a
-    BitmapOr (or a filter on the ordering index walk) instead of a join that multiplies rows.
+    The names by one subquery over the users per word (see `id_in`), so no join multiplies
+    rows. On PostgreSQL the title and description are one stored upper-case column,
+    `Task.search_document`, tested as icontains tests it (`LIKE UPPER(pattern)`, the same
+    escaping), and the test is written as "every word in the document, OR (an assignee's name
+    has one of the words AND every word in the document or a name)": the same rows, but the
+    usual case, no name matching, is a plain AND of the words that one scan of the trigram GIN
+    index of migration tasks 0008 answers (with a manager's department, see ManagerCountParts),
+    where a per-word OR would be a match of each word read apart. `indexed=False` keeps the
+    index out of it, for a visible set that is small whatever the table holds (an employee's):
+    the planner would otherwise intersect it with every match of a common word, which the GIN
+    index gathers at a cost it underestimates (127,000 matches: 11 ms, against 1,200 rows
+    tested in 5 ms). Other databases test the two columns with icontains.
     """
-    found = Q()
-    for word in text.replace("\x00", "").replace(",", " ").split():
-        assigned = TaskAssignee.objects.filter(user__name__icontains=word).values("task_id")
-        found &= Q(title__icontains=word) | Q(description__icontains=word) | id_in("id", assigned)
-    return found
+    words = text.replace("\x00", "").replace(",", " ").split()
+    if not words:
+        return Q()
+
+    def named(*words: str) -> Q:
+        # Tasks with an assignee whose name has one of `words`.
+        people = TaskAssignee.objects.filter(reduce(or_, [Q(user__name__icontains=word) for word in words]))
+        return id_in("id", people.values("task_id"))
+
+    if connection.vendor != "postgresql":
+        return reduce(and_, [Q(title__icontains=w) | Q(description__icontains=w) | named(w) for w in words])
+    document = F("search_document") if indexed else Concat("search_document", Value(""))
+    written = [Q(_ContainsUpper(document, Value(f"%{connection.ops.prep_for_like_query(w)}%"))) for w in words]
+    if len(words) == 1:
+        return written[0] | named(words[0])
+    each = reduce(and_, [in_text | named(word) for in_text, word in zip(written, words, strict=True)])
+    return reduce(and_, written) | (named(*words) & each)
 
 
 def overdue_q(prefix: str = "", *, now: datetime | None = None) -> Q:
@@ -179,28 +247,29 @@ def users_with_task_stats(queryset: QuerySet[User]) -> QuerySet[User]:
     Registered with accounts.selectors.register_user_annotation (TasksConfig.ready): the users
     list and detail answer it as `task_stats`. One subquery correlated to its user, which
     the database runs for the rows of the page only (after ORDER BY ... LIMIT), reading each
-    user's assignments once by index (every count a FILTER of the same pass) instead of
-    grouping every assignment of everyone.
+    user's live assignee rows once from task_assignee_user_stats_idx alone: the rows carry their
+    task's status and due date (TaskAssignee), so no task row is read, and every count is a
+    CASE of the same pass.
     """
     S = Task.Status
 
     def count(condition: Q | None = None) -> Func:
         # A plain COUNT(CASE ...) (no GROUP BY): one row however many, 0 for none. task_id,
-        # not the row's own id: the assignments are read from their (user, task) index alone.
+        # not the row's own id: it is the index's last column.
         counted = Case(When(condition, then=F("task_id"))) if condition else F("task_id")
         return Func(counted, function="COUNT", output_field=IntegerField())
 
     stats = (
-        TaskAssignee.objects.filter(user_id=OuterRef("pk"), task__deleted_at__isnull=True)
+        TaskAssignee.objects.filter(user_id=OuterRef("pk"), task_live=True)
         .order_by()
         .values(
             counts=JSONObject(
                 total=count(),
-                todo=count(Q(task__status=S.TODO)),
-                in_progress=count(Q(task__status=S.IN_PROGRESS)),
-                done=count(Q(task__status=S.DONE)),
-                failed=count(Q(task__status=S.FAILED)),
-                overdue=count(overdue_q("task__")),
+                todo=count(Q(task_status=S.TODO)),
+                in_progress=count(Q(task_status=S.IN_PROGRESS)),
+                done=count(Q(task_status=S.DONE)),
+                failed=count(Q(task_status=S.FAILED)),
+                overdue=count(Q(task_status__in=Task.OPEN_STATUSES, task_due_date__lt=timezone.now())),
             )
         )
     )
@@ -393,10 +462,18 @@ def task_history(*, task: Task) -> list[dict]:
 
 def task_assignments_visible_to(user: User) -> QuerySet[TaskAssignment]:
     """Assignment audit rows of live tasks: all for CEO/HR/staff, a manager's department
-    (and their own rows) for managers, rows naming the user for everyone else."""
-    return on_visible_tasks(
-        TaskAssignment.objects.all(), user=user, involvement=Q(assigned_to=user) | Q(assigned_by=user)
+    (and their own rows) for managers, rows naming the user for everyone else.
+
+    Decided on the record alone, from its copies of the task's department and liveness
+    (`task_department_id`, `task_live`; prefix "task_" makes task_visibility_q read the copy
+    for the task's `department_id`): no task row is read, so a page walks
+    taskassignment_recent_idx alone and a manager's department is counted from
+    taskassignment_live_dept_idx.
+    """
+    visible = _filter_visible(
+        TaskAssignment.objects.all(), user, "task_", involvement=Q(assigned_to=user) | Q(assigned_by=user)
     )
+    return visible.filter(task_live=True)
 
 
 def task_audience(
