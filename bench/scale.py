@@ -252,9 +252,10 @@ class Seeder:
             # copies of their task's columns the (here disabled) triggers would write.
             cursor.execute(
                 """
-                INSERT INTO tasks_task_assignees (task_id, user_id, task_status, task_due_date, task_live)
+                INSERT INTO tasks_task_assignees (task_id, user_id, task_status, task_due_date, task_live,
+                    task_department_id)
                 SELECT t.id, %(u0)s + ((abs(hashint8extended(t.id, 5)) + n) %% %(per)s) * %(nd)s
-                        + (t.department_id - %(d0)s), t.status, t.due_date, t.deleted_at IS NULL
+                        + (t.department_id - %(d0)s), t.status, t.due_date, t.deleted_at IS NULL, t.department_id
                 FROM tasks_task t, generate_series(0, 1) n
                 WHERE t.id BETWEEN %(a)s AND %(b)s AND (n = 0 OR t.id %% 2 = 0)
                 ON CONFLICT DO NOTHING

@@ -120,8 +120,8 @@ class Task(models.Model):
 class TaskAssignee(models.Model):
     """A person on a task: a row of the `assignees` relation (its table, tasks_task_assignees).
 
-    It carries copies of its task's status, due date and liveness, so a person's task counts
-    (task_stats) read this table's index alone instead of one task row per assignment. The
+    It carries copies of its task's status, due date, liveness and department, so a person's
+    task counts (task_stats) read this table's index alone instead of one task row per assignment. The
     copies are written by the database (triggers of tasks.task_copies), never by Django: every
     write path (save(), update(), bulk_update(), the expiry statement, raw SQL) keeps them right.
     """
@@ -133,16 +133,23 @@ class TaskAssignee(models.Model):
     task_status = models.CharField(max_length=16, choices=Task.Status.choices, default="", editable=False)
     task_due_date = models.DateTimeField(null=True, editable=False)
     task_live = models.BooleanField(default=True, editable=False)
+    # Not a constraint, as TaskAssignment's copy: the task's own department is the one checked.
+    task_department = models.ForeignKey(
+        "accounts.Department", null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        related_name="+", editable=False,
+    )
 
     class Meta:
         db_table = "tasks_task_assignees"
         unique_together = [("task", "user")]
         indexes = [
             # A person's live tasks by status and due date (task_stats: counts from the index
-            # alone), and all their task ids (who sees what, `?assignee=`).
+            # alone), all their task ids (who sees what, `?assignee=`), and those outside a
+            # manager's departments (tasks.selectors._tasks_involving_outside), by the department
+            # it holds (PostgreSQL; SQLite ignores INCLUDE).
             models.Index(
                 fields=["user", "task_live", "task_status", "task_due_date", "task"],
-                name="task_assignee_user_stats_idx",
+                name="task_assignee_user_stats_idx", include=["task_department"],
             ),
         ]
 

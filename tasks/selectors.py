@@ -157,8 +157,9 @@ def _tasks_involving_outside(user: User, field: str) -> Q:
 
     A manager typically created and assigned thousands of tasks inside their departments
     and few outside: each (person, department) arm is a range of task_creator_dept_idx or
-    task_assigned_by_dept_idx, so those inside are never read; only the tasks the manager is on
-    are read to learn their department. Written as SQL (PostgreSQL only, like the parts that
+    task_assigned_by_dept_idx, so those inside are never read; the tasks the manager is on are
+    picked by the department their assignee rows hold (task_assignee_user_stats_idx alone), so
+    only those outside are read. Written as SQL (PostgreSQL only, like the parts that
     use it): the same statement for everyone but its parameters, which Django would take two
     milliseconds per request to build and compile as a queryset.
     """
@@ -171,8 +172,10 @@ def _tasks_involving_outside(user: User, field: str) -> Q:
             OR (creator_id = %s AND department_id IS NULL)
             OR (assigned_by_id = %s AND department_id = {others})
             OR (assigned_by_id = %s AND department_id IS NULL)
-            OR (id = ANY(ARRAY(SELECT task_id FROM {TaskAssignee._meta.db_table} WHERE user_id = %s))
-                AND (department_id IS NULL OR department_id <> ALL(ARRAY({managed}))))
+            OR id = ANY(ARRAY(
+                SELECT task_id FROM {TaskAssignee._meta.db_table} WHERE user_id = %s AND task_live
+                AND (task_department_id IS NULL OR task_department_id <> ALL(ARRAY({managed})))
+            ))
         )
     """
     me, mine = user.pk, user.department_id

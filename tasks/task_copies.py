@@ -1,8 +1,9 @@
 """Database triggers that keep copies of a task's columns on the rows that hang off it, so the
 reads that filter those rows by their task need not read the task:
 
-- the assignee rows (TaskAssignee, tasks_task_assignees): task_status, task_due_date and
-  task_live (deleted_at IS NULL), for a person's task_stats;
+- the assignee rows (TaskAssignee, tasks_task_assignees): task_status, task_due_date,
+  task_live (deleted_at IS NULL) and task_department_id, for a person's task_stats and a
+  manager's tasks outside their departments;
 - the assignment records (TaskAssignment, tasks_taskassignment): task_department_id and
   task_live, for who sees a record (`/task-assignments/`).
 
@@ -41,8 +42,11 @@ class Copy:
 COPIES = (
     Copy(
         "tasks_task_assignees",
-        {"task_status": "{t}.status", "task_due_date": "{t}.due_date", "task_live": "{t}.deleted_at IS NULL"},
-        ("status", "due_date", "deleted_at"),
+        {
+            "task_status": "{t}.status", "task_due_date": "{t}.due_date", "task_live": "{t}.deleted_at IS NULL",
+            "task_department_id": "{t}.department_id",
+        },
+        ("status", "due_date", "deleted_at", "department_id"),
     ),
     Copy(
         "tasks_taskassignment",

@@ -12,8 +12,11 @@ OLD_INDEX = ("task_assignee_user_task_idx", "tasks_task_assignees (user_id, task
 COPIES = [
     Copy(
         "tasks_task_assignees",
-        {"task_status": "{t}.status", "task_due_date": "{t}.due_date", "task_live": "{t}.deleted_at IS NULL"},
-        ("status", "due_date", "deleted_at"),
+        {
+            "task_status": "{t}.status", "task_due_date": "{t}.due_date", "task_live": "{t}.deleted_at IS NULL",
+            "task_department_id": "{t}.department_id",
+        },
+        ("status", "due_date", "deleted_at", "department_id"),
     ),
     Copy(
         "tasks_taskassignment",
@@ -124,6 +127,14 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=True, editable=False),
         ),
         migrations.AddField(
+            model_name="taskassignee",
+            name="task_department",
+            field=models.ForeignKey(
+                db_constraint=False, db_index=False, editable=False, null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="accounts.department",
+            ),
+        ),
+        migrations.AddField(
             model_name="taskassignment",
             name="task_department",
             field=models.ForeignKey(
@@ -154,7 +165,7 @@ class Migration(migrations.Migration):
             model_name="taskassignee",
             index=models.Index(
                 fields=["user", "task_live", "task_status", "task_due_date", "task"],
-                name="task_assignee_user_stats_idx",
+                name="task_assignee_user_stats_idx", include=("task_department",),
             ),
         ),
     ]

@@ -22,14 +22,16 @@ pytestmark = pytest.mark.django_db
 
 
 def assert_in_sync():
-    """Every assignee row carries its task's status, due date and liveness, every assignment
-    record its task's department and liveness (none of the copies left at the defaults Django
-    inserts); returns how many assignee rows there are."""
+    """Every assignee row carries its task's status, due date, liveness and department, every
+    assignment record its task's department and liveness (none of the copies left at the
+    defaults Django inserts); returns how many assignee rows there are."""
     tasks = {task.pk: task for task in Task.all_objects.all()}
-    rows = list(TaskAssignee.objects.values_list("task_id", "task_status", "task_due_date", "task_live"))
+    rows = list(
+        TaskAssignee.objects.values_list("task_id", "task_status", "task_due_date", "task_live", "task_department_id")
+    )
     assert [
-        (task_id, tasks[task_id].status, tasks[task_id].due_date, tasks[task_id].deleted_at is None)
-        for task_id, *_ in rows
+        (task_id, t.status, t.due_date, t.deleted_at is None, t.department_id)
+        for task_id, t in ((task_id, tasks[task_id]) for task_id, *_ in rows)
     ] == rows
     records = list(TaskAssignment.objects.values_list("task_id", "task_department_id", "task_live"))
     assert [
