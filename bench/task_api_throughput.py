@@ -223,6 +223,19 @@ class HttpClient:
         return self.request(method, path, body)
 
 
+def create_database_if_missing(url: str) -> None:
+    """The scratch database DATABASE_URL names, created when the server has none of that name
+    (it is migrated, and its bench users kept, from run to run)."""
+    import environ
+
+    from bench.scale import admin_connection
+
+    name = environ.Env.db_url_config(url)["NAME"]
+    with admin_connection(url) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def main():
     args = parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
@@ -249,6 +262,7 @@ def main():
         # 1200/min per user, and this measures throughput, not the rate limit.
         env["THROTTLE_USER_RATE"] = f"{max(per_user * 4, 1200)}/min"
     os.environ.update(env)
+    create_database_if_missing(os.environ["DATABASE_URL"])
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
 
     import django
