@@ -42,7 +42,8 @@ def finish_executions(
     execution_ids: Collection, *, from_statuses: Collection[str], status: str, completed_at: datetime, **values
 ) -> list[FinishedRow]:
     """Finish those of `execution_ids` still in one of `from_statuses`: `status`, `completed_at`
-    and the columns in `values` -> the rows this UPDATE changed.
+    and the columns in `values` -> the rows this UPDATE changed, each announced to the receivers
+    of `execution_finished` (inside the caller's transaction, as the signal requires).
 
     One statement, `UPDATE ... RETURNING`, where the database has it (PostgreSQL, SQLite 3.35+):
     the changed rows come back with the write, so neither a lock beforehand nor a read after it
@@ -78,7 +79,9 @@ def finish_executions(
             rows = cursor.fetchall()
             cursor.execute(f"UPDATE {table} SET {set_sql} WHERE {where_sql}", [*set_params, *ids, *from_statuses])
     to_uuid = field("id").to_python  # SQLite answers the hex text
-    return [(to_uuid(execution_id), user_id, task_name) for execution_id, user_id, task_name in rows]
+    finished = [(to_uuid(execution_id), user_id, task_name) for execution_id, user_id, task_name in rows]
+    announce_finished_to_receivers(finished, status=status, completed_at=completed_at)
+    return finished
 
 
 def announce_finished_to_receivers(rows: Iterable[FinishedRow], *, status: str, completed_at: datetime) -> None:
@@ -320,14 +323,13 @@ def _revoke_refused(due: list[TaskExecution], *, now: datetime) -> list[TaskExec
             allowed.append(execution)
             continue
         logger.warning("Execution %s revoked at dispatch: %s", execution.pk, reason)
-        revoked = finish_executions(
+        finish_executions(
             [execution.pk],
             from_statuses=[Status.SCHEDULED],
             status=Status.REVOKED,
             completed_at=now,
             error=f"PermissionDenied: {reason}",
         )
-        announce_finished_to_receivers(revoked, status=Status.REVOKED, completed_at=now)
         transaction.on_commit(lambda pk=execution.pk: events.announce_finished(pk))
     return allowed
 
@@ -370,7 +372,6 @@ def executions_fail_lost(*, now: datetime | None = None) -> int:
             traceback=LOST_RUN_ERROR,
             error=LOST_RUN_ERROR,
         )
-        announce_finished_to_receivers(failed, status=Status.FAILURE, completed_at=now)
     return len(failed)
 
 

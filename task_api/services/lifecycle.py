@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from .. import events
 from ..models import TaskExecution
-from .executions import EXECUTION_HEADER, UNFINISHED, announce_finished_to_receivers, finish_executions
+from .executions import EXECUTION_HEADER, UNFINISHED, finish_executions
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def execution_succeeded(*, execution_id: str, result) -> None:
     completed_at = timezone.now()
     try:
         with transaction.atomic():
-            finished = finish_executions(
+            finish_executions(
                 [execution_id],
                 from_statuses=TaskExecution.RUNNING,
                 status=Status.SUCCESS,
@@ -136,7 +136,6 @@ def execution_succeeded(*, execution_id: str, result) -> None:
                 traceback=None,
                 error=None,
             )
-            announce_finished_to_receivers(finished, status=Status.SUCCESS, completed_at=completed_at)
     except DatabaseError as exc:
         # JSON the database still refuses (PostgreSQL's jsonb takes no \u0000): the run must
         # end all the same, not stay STARTED until it counts as lost.
@@ -152,7 +151,7 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
     completed_at = timezone.now()
     try:
         with transaction.atomic():
-            finished = finish_executions(
+            finish_executions(
                 [execution_id],
                 from_statuses=UNFINISHED,
                 status=Status.FAILURE,
@@ -161,12 +160,11 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
                 error=error,
                 traceback=traceback,
             )
-            announce_finished_to_receivers(finished, status=Status.FAILURE, completed_at=completed_at)
     except DatabaseError:
         # The message itself was unstorable (e.g. a NUL character): keep the state, drop the text.
         logger.warning("Could not store the failure of execution %s", execution_id, exc_info=True)
         with transaction.atomic():
-            finished = finish_executions(
+            finish_executions(
                 [execution_id],
                 from_statuses=UNFINISHED,
                 status=Status.FAILURE,
@@ -175,7 +173,6 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
                 error=type(exception).__name__,
                 traceback=None,
             )
-            announce_finished_to_receivers(finished, status=Status.FAILURE, completed_at=completed_at)
     events.announce_finished(execution_id)
 
 
@@ -190,7 +187,6 @@ def execution_revoked(*, celery_task_id: str) -> None:
     execution_ids = TaskExecution.objects.filter(celery_task_id=celery_task_id).values_list("pk", flat=True)
     completed_at = timezone.now()
     # The UPDATE answers the rows it changed, so the signal names exactly the execution it finished.
-    finished = finish_executions(
+    finish_executions(
         list(execution_ids), from_statuses=UNFINISHED, status=Status.REVOKED, completed_at=completed_at
     )
-    announce_finished_to_receivers(finished, status=Status.REVOKED, completed_at=completed_at)
