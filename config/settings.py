@@ -244,6 +244,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Past this many matching rows a page may answer an estimated `count` (`count_exact: false`)
 # on PostgreSQL: an exact count of a million rows costs more than the page (core/pagination.py).
 EXACT_COUNT_LIMIT = env.int("EXACT_COUNT_LIMIT", default=10_000)
+# On a table of at least this many rows, a list narrowed by nothing but its filters (what a CEO,
+# HR or staff see) asks the planner before counting, and answers an estimate of at least this
+# many rows and ten times EXACT_COUNT_LIMIT without counting (0: always count first).
+COUNT_ESTIMATE_FIRST_ROWS = env.int("COUNT_ESTIMATE_FIRST_ROWS", default=100_000)
 
 REST_FRAMEWORK = {
     # The API-key class runs first so a key in the query string is refused whatever else

@@ -1,7 +1,8 @@
 """One Redis pub/sub subscription per process and channel, shared by every waiter in the process.
 
 A background thread reads the channel and calls back the local listeners of each message's
-key (the message is the key), so a waiting request, thread or coroutine, costs no Redis
+key (the message is the key, or the key, a newline and a detail a subclass may keep for
+its listeners: see `_wake`), so a waiting request, thread or coroutine, costs no Redis
 connection and no Redis command. When the subscription drops, every listener is called
 (anything may have been missed: look again). Messages are hints only: the database stays
 the truth, and waiters re-read it on a timer when the subscription is down or absent.
@@ -81,7 +82,8 @@ class ChannelWatcher:
             except Exception:  # a listener's bug must not stop the subscription of the others
                 logger.exception("pub/sub listener failed")
 
-    def _wake(self, key: str) -> None:
+    def _wake(self, key: str, detail: str = "") -> None:
+        """Call the listeners of `key`; `detail`, the text after the message's first newline, is for subclasses."""
         with self._lock:
             callbacks = list(self._waiters.get(key, ()))
         self._call(callbacks)
@@ -112,7 +114,8 @@ class ChannelWatcher:
                     if message is None:
                         continue
                     data = message["data"]
-                    self._wake(data.decode() if isinstance(data, bytes) else str(data))
+                    key, _, detail = (data.decode() if isinstance(data, bytes) else str(data)).partition("\n")
+                    self._wake(key, detail)
             except (redis.RedisError, OSError) as exc:
                 # Once per outage, not once per reconnect attempt.
                 if not self._outage_logged:

@@ -1,25 +1,33 @@
 """Wakes requests long-polling an execution the moment it finishes.
 
-With Redis (`REDIS_URL`) the worker publishes each finished execution's id on one channel.
-Every web process holds a single subscription to it, read by one background thread that
-wakes the requests waiting for that id: a waiting request costs no Redis connection and
-no Redis command. Without Redis, or while the subscription is down, waiters poll the row.
-The database row stays the only truth: a message is just a hint to look at it again now.
+With Redis (`REDIS_URL`) the worker publishes each finished execution's id on one channel,
+after the finish committed, with the finished row's `TaskExecution.FINISH_FIELDS` as the
+UPDATE answered them (what a finish changes of what the API shows; left out past
+ANNOUNCED_DETAIL_MAX_BYTES). Every web process holds a single subscription to it, read by one
+background thread that wakes the requests waiting for that id: a waiting request costs no
+Redis connection and no Redis command, and with the detail it answers without reading the
+row again. A bare id is a hint to read the row now. Without Redis, or while the subscription
+is down, waiters poll the row.
 
 It also declares `execution_finished`, the in-process signal apps above listen to (webhooks, live).
 """
 
+import json
 import logging
 import os
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime
 
 import redis
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.dispatch import Signal
 
 from core.pubsub import ChannelWatcher
+
+from .models import TaskExecution
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +55,44 @@ def _channel() -> str:
     return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:task_api:finished"
 
 
-def announce_finished(execution_id) -> None:
+# Past this (a large result or traceback) the announcement is the id alone and waiters read the row.
+ANNOUNCED_DETAIL_MAX_BYTES = 16 * 1024
+
+
+def _encode_shown(shown: dict) -> str | None:
+    def iso(value):
+        if isinstance(value, datetime):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    try:
+        detail = json.dumps(shown, default=iso, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return detail if len(detail) <= ANNOUNCED_DETAIL_MAX_BYTES else None
+
+
+def decode_shown(detail: str) -> dict | None:
+    """The FINISH_FIELDS an announcement carried, typed as the model holds them; None if there are none."""
+    if not detail:
+        return None
+    try:
+        shown = json.loads(detail)
+        field = TaskExecution._meta.get_field
+        return {name: field(name).to_python(shown[name]) for name in TaskExecution.FINISH_FIELDS}
+    except (ValueError, KeyError, TypeError, ValidationError):
+        logger.warning("ignoring a malformed finish announcement", exc_info=True)
+        return None
+
+
+def announce_finished(execution_id, shown: dict | None = None) -> None:
+    """Publish that `execution_id` finished (call after the commit); `shown`: its FINISH_FIELDS as written."""
     client = _redis()
     if client is None:
         return
+    detail = _encode_shown(shown) if shown is not None else None
     try:
-        client.publish(_channel(), str(execution_id))
+        client.publish(_channel(), f"{execution_id}\n{detail}" if detail else str(execution_id))
     except redis.RedisError:
         # Waiters re-check the row at least once a second; a lost hint only slows them.
         logger.warning("could not announce execution %s", execution_id, exc_info=True)
@@ -63,13 +103,32 @@ class FinishWatcher(ChannelWatcher):
 
     def __init__(self, url: str, channel: str):
         super().__init__(url, channel, "taskhub-finish-watcher")
+        # The detail announced for each watched execution, until its watchers are gone.
+        self._details: dict[str, str] = {}
+
+    def _wake(self, key: str, detail: str = "") -> None:
+        if detail:
+            with self._lock:
+                if key in self._waiters:
+                    self._details[key] = detail
+        super()._wake(key)
+
+    def detail(self, execution_id) -> str:
+        with self._lock:
+            return self._details.get(str(execution_id), "")
 
     @contextmanager
     def watch(self, execution_id):
         """An Event set when `execution_id` is announced; registered before the caller reads the row."""
         event = threading.Event()
-        with self.listen([execution_id], event.set):
-            yield event
+        key = str(execution_id)
+        try:
+            with self.listen([key], event.set):
+                yield event
+        finally:
+            with self._lock:
+                if key not in self._waiters:
+                    self._details.pop(key, None)
 
 
 _watcher: FinishWatcher | None = None
@@ -94,10 +153,15 @@ def watcher() -> FinishWatcher | None:
 
 
 class _Listener:
-    def __init__(self, event: threading.Event, watcher: FinishWatcher, poll_interval: float):
+    def __init__(self, execution_id, event: threading.Event, watcher: FinishWatcher, poll_interval: float):
+        self.execution_id = execution_id
         self.event = event
         self.watcher = watcher
         self.poll_interval = poll_interval
+
+    def finished(self) -> dict | None:
+        """The FINISH_FIELDS the finish announcement carried, once it came with them."""
+        return decode_shown(self.watcher.detail(self.execution_id))
 
     def wait(self, timeout: float) -> None:
         """Return when this execution is announced (or `timeout` seconds pass)."""
@@ -117,4 +181,4 @@ def finish_listener(execution_id, poll_interval: float = 0.02):
         yield None
         return
     with current.watch(execution_id) as event:
-        yield _Listener(event, current, poll_interval)
+        yield _Listener(execution_id, event, current, poll_interval)

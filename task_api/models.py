@@ -47,6 +47,9 @@ class TaskExecution(models.Model):
     FINISHED = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
     CANCELLABLE = (Status.SCHEDULED, Status.PENDING)
     RUNNING = (Status.STARTED, Status.PROGRESS)
+    # What a finish may change of those the API shows (the rest is fixed once the row exists):
+    # the finish announcement carries them, so a waiting request answers without reading the row.
+    FINISH_FIELDS = ("status", "result", "error", "traceback", "started_at", "completed_at", "progress")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by taskexec_user_created_idx (user first); every index is paid on each state change.

@@ -73,7 +73,11 @@ def execution_submit_and_wait(
 
 
 def _wait(fetch, listener, deadline, interval, before_waiting=None, first=None) -> TaskExecution:
-    """Read the row until it is complete or `deadline` passes; `first`: a row already read."""
+    """Read the row until it is complete or `deadline` passes; `first`: a row already read.
+
+    A finish announced with the row's FINISH_FIELDS completes the row already read: those
+    are all a finish changes of what the API shows, as the finishing UPDATE answered them.
+    """
     execution = first
     with ExitStack() as held:
         while True:
@@ -87,6 +91,11 @@ def _wait(fetch, listener, deadline, interval, before_waiting=None, first=None) 
                 before_waiting = None
             if listener is not None:
                 listener.wait(min(remaining, RECHECK_SECONDS))
+                shown = listener.finished()
+                if shown is not None:
+                    for name, value in shown.items():
+                        setattr(execution, name, value)
+                    return execution
             else:
                 time.sleep(min(interval, remaining))
             execution = None

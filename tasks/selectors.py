@@ -99,7 +99,10 @@ def _filter_visible(queryset: QuerySet, user: User, prefix: str = "", *, involve
     its bounded count reads instead (`query.count_parts`, see core.pagination)."""
     position = len(queryset.query.where.children)
     queryset = queryset.filter(task_visibility_q(user, prefix, involvement=involvement))
-    if user.role == User.Role.MANAGER and not user.sees_everything and connection.vendor == "postgresql":
+    if user.sees_everything:
+        # Only the request's filters narrow the rows: a big count may be the planner's (core.pagination).
+        queryset.query.count_estimate_first = True
+    elif user.role == User.Role.MANAGER and connection.vendor == "postgresql":
         queryset.query.count_parts = ManagerCountParts(
             user, queryset.model, position=position, prefix=prefix, involvement=involvement
         )

@@ -52,3 +52,54 @@ def test_count_exact_asks_for_the_exact_figure(settings, ceo_client, tasks_23):
     body = ceo_client.get("/api/v1/tasks/", {"count": "exact"}).json()
 
     assert body["count"] == 23 and body["count_exact"] is True
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_big_unfiltered_set_answers_the_planners_estimate_without_counting(
+    settings, people, client_for, tasks_23, monkeypatch
+):
+    """For those who see everything, on a big table, a planner estimate far past the limit is the
+    count (no bounded count); a smaller estimate is checked by counting, and so is every list of
+    someone whose rows visibility narrows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import pagination
+
+    settings.EXACT_COUNT_LIMIT = 1
+    settings.COUNT_ESTIMATE_FIRST_ROWS = 10
+    monkeypatch.setattr(pagination, "_table_rows", {})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+
+    with CaptureQueriesContext(connection) as ceo_queries:
+        body = client_for(people["ceo"]).get("/api/v1/tasks/", {"page_size": 5}).json()
+    with CaptureQueriesContext(connection) as employee_queries:
+        mine = client_for(people["creator"]).get("/api/v1/tasks/", {"page_size": 5}).json()
+
+    def counted(queries):  # the bounded count: SELECT COUNT(*) FROM (SELECT ... LIMIT n)
+        return any(q["sql"].startswith("SELECT COUNT(*)") for q in queries.captured_queries)
+
+    assert (body["count_exact"], len(body["results"])) == (False, 5) and body["count"] >= 20
+    assert any(q["sql"].startswith("EXPLAIN") for q in ceo_queries.captured_queries) and not counted(ceo_queries)
+    # Counted past the limit first, then estimated.
+    assert counted(employee_queries)
+    assert mine["count_exact"] is False
+
+
+@pytest.mark.services
+def test_an_estimate_of_rows_that_are_not_there_still_ends_at_an_empty_first_page(
+    settings, ceo_client, tasks_23, monkeypatch
+):
+    from core import pagination
+
+    settings.COUNT_ESTIMATE_FIRST_ROWS = 10
+    monkeypatch.setattr(pagination, "table_rows", lambda connection, table: 1_000_000)
+    monkeypatch.setattr(pagination.CountLimitPaginator, "_planner_rows", staticmethod(lambda ids, connection: 500_000))
+
+    body = ceo_client.get("/api/v1/tasks/", {"search": "no task says this"}).json()
+    found = ceo_client.get("/api/v1/tasks/", {"page_size": 10}).json()
+
+    assert (body["count"], body["count_exact"], body["results"], body["next"]) == (0, True, [], None)
+    assert (found["count"], found["count_exact"], len(found["results"])) == (500_000, False, 10)

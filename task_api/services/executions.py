@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from celery import current_app
 from django.conf import settings
@@ -33,8 +34,16 @@ LOST_RUN_ERROR = "WorkerLostError: the run outlived its hard time limit; its wor
 Status = TaskExecution.Status
 
 
-# (id, user_id, task_name) of a row an UPDATE finished: what `events.execution_finished` carries.
-FinishedRow = tuple[uuid.UUID, int, str]
+class FinishedRow(NamedTuple):
+    """A row an UPDATE finished: what `events.execution_finished` carries, and what the API shows of it."""
+
+    execution_id: uuid.UUID
+    user_id: int
+    task_name: str
+    # TaskExecution.FINISH_FIELDS as the row now holds them; None where the write did not answer them.
+    shown: dict | None = None
+
+
 UNFINISHED = tuple(status for status in Status.values if status not in TaskExecution.FINISHED)
 
 
@@ -47,7 +56,8 @@ def finish_executions(
 
     One statement, `UPDATE ... RETURNING`, where the database has it (PostgreSQL, SQLite 3.35+):
     the changed rows come back with the write, so neither a lock beforehand nor a read after it
-    is needed, and the receivers of `execution_finished` get what they show without a query.
+    is needed: the receivers of `execution_finished` get what they show, and the finish
+    announcement what a waiting request answers (`shown`), without a query.
     Written out rather than built by the ORM: it runs for every execution a worker finishes,
     and compiling the equivalent queryset cost five times the Python time of the statement.
     """
@@ -64,43 +74,70 @@ def finish_executions(
         f"AND {quote('status')} IN ({', '.join(['%s'] * len(from_statuses))})"
     )
     table = quote(TaskExecution._meta.db_table)
-    returning = ", ".join(quote(column) for column in ("id", "user_id", "task_name"))
+    identity = ", ".join(quote(column) for column in ("id", "user_id", "task_name"))
+    shown_columns = _shown_columns(db)
     with db.cursor() as cursor:
         # Django's flag for RETURNING on INSERT; where it holds, UPDATE ... RETURNING works too.
         if db.features.can_return_columns_from_insert:
             cursor.execute(
-                f"UPDATE {table} SET {set_sql} WHERE {where_sql} RETURNING {returning}",
+                f"UPDATE {table} SET {set_sql} WHERE {where_sql} "
+                f"RETURNING {identity}, {', '.join(quote(column) for _, column, _, _ in shown_columns)}",
                 [*set_params, *ids, *from_statuses],
             )
             rows = cursor.fetchall()
         else:
             # Older SQLite, where writers take turns: the rows to change, then the UPDATE.
-            cursor.execute(f"SELECT {returning} FROM {table} WHERE {where_sql}", [*ids, *from_statuses])
+            cursor.execute(f"SELECT {identity} FROM {table} WHERE {where_sql}", [*ids, *from_statuses])
             rows = cursor.fetchall()
             cursor.execute(f"UPDATE {table} SET {set_sql} WHERE {where_sql}", [*set_params, *ids, *from_statuses])
     to_uuid = field("id").to_python  # SQLite answers the hex text
-    finished = [(to_uuid(execution_id), user_id, task_name) for execution_id, user_id, task_name in rows]
+    finished = [
+        FinishedRow(to_uuid(row[0]), row[1], row[2], _shown(db, shown_columns, row[3:]) if row[3:] else None)
+        for row in rows
+    ]
     announce_finished_to_receivers(finished, status=status, completed_at=completed_at)
     return finished
+
+
+def _shown_columns(db) -> list[tuple[str, str, object, list]]:
+    """(name, column, its expression, the converters a query applies to it) of each TaskExecution.FINISH_FIELDS."""
+    columns = []
+    for name in TaskExecution.FINISH_FIELDS:
+        model_field = TaskExecution._meta.get_field(name)
+        col = model_field.get_col(TaskExecution._meta.db_table)
+        converters = [*db.ops.get_db_converters(col), *model_field.get_db_converters(db)]
+        columns.append((name, model_field.column, col, converters))
+    return columns
+
+
+def _shown(db, shown_columns, values) -> dict:
+    """A row's FINISH_FIELDS as the ORM would read them (JSON decoded, datetimes aware)."""
+    shown = {}
+    for (name, _, col, converters), value in zip(shown_columns, values, strict=True):
+        for converter in converters:
+            value = converter(value, col, db)
+        shown[name] = value
+    return shown
 
 
 def announce_finished_to_receivers(rows: Iterable[FinishedRow], *, status: str, completed_at: datetime) -> None:
     """Send `events.execution_finished` once for each execution whose UPDATE just finished it
     (callers pass only the rows their UPDATE changed), inside that UPDATE's transaction."""
-    for execution_id, user_id, task_name in rows:
+    for row in rows:
         events.execution_finished.send(
             sender=TaskExecution,
-            execution_id=execution_id,
+            execution_id=row.execution_id,
             status=status,
-            user_id=user_id,
-            task_name=task_name,
+            user_id=row.user_id,
+            task_name=row.task_name,
             completed_at=completed_at,
         )
 
 
 def finished_row(execution: TaskExecution) -> FinishedRow:
-    """What the signal carries of an execution finished through its instance (then refreshed)."""
-    return (execution.pk, execution.user_id, execution.task_name)
+    """What the signal and the announcement carry of an execution finished through its instance (then refreshed)."""
+    shown = {name: getattr(execution, name) for name in TaskExecution.FINISH_FIELDS}
+    return FinishedRow(execution.pk, execution.user_id, execution.task_name, shown)
 
 
 def registered_task_for(*, user, task_name: str) -> RegisteredTask:
@@ -323,14 +360,14 @@ def _revoke_refused(due: list[TaskExecution], *, now: datetime) -> list[TaskExec
             allowed.append(execution)
             continue
         logger.warning("Execution %s revoked at dispatch: %s", execution.pk, reason)
-        finish_executions(
+        for row in finish_executions(
             [execution.pk],
             from_statuses=[Status.SCHEDULED],
             status=Status.REVOKED,
             completed_at=now,
             error=f"PermissionDenied: {reason}",
-        )
-        transaction.on_commit(lambda pk=execution.pk: events.announce_finished(pk))
+        ):
+            transaction.on_commit(lambda row=row: events.announce_finished(row.execution_id, shown=row.shown))
     return allowed
 
 
@@ -385,10 +422,9 @@ def execution_cancel(*, execution: TaskExecution) -> TaskExecution:
     execution.refresh_from_db()
     if not cancelled:
         raise Conflict(f"An execution in state {execution.status} cannot be cancelled.")
-    announce_finished_to_receivers(
-        [finished_row(execution)], status=Status.REVOKED, completed_at=execution.completed_at
-    )
-    transaction.on_commit(lambda: events.announce_finished(execution.pk))
+    row = finished_row(execution)
+    announce_finished_to_receivers([row], status=Status.REVOKED, completed_at=execution.completed_at)
+    transaction.on_commit(lambda: events.announce_finished(execution.pk, shown=row.shown))
     if was_sent:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))
     return execution
@@ -437,10 +473,9 @@ def execution_mark_failed(*, execution: TaskExecution, by) -> TaskExecution:
     execution.refresh_from_db()
     if not changed:
         raise Conflict(f"An execution in state {execution.status} has already finished.")
-    announce_finished_to_receivers(
-        [finished_row(execution)], status=Status.FAILURE, completed_at=execution.completed_at
-    )
-    transaction.on_commit(lambda: events.announce_finished(execution.pk))
+    row = finished_row(execution)
+    announce_finished_to_receivers([row], status=Status.FAILURE, completed_at=execution.completed_at)
+    transaction.on_commit(lambda: events.announce_finished(execution.pk, shown=row.shown))
     if previous != Status.SCHEDULED:
         transaction.on_commit(lambda: _revoke(execution.celery_task_id))
     return execution

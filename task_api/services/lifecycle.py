@@ -127,7 +127,7 @@ def execution_succeeded(*, execution_id: str, result) -> None:
     completed_at = timezone.now()
     try:
         with transaction.atomic():
-            finish_executions(
+            finished = finish_executions(
                 [execution_id],
                 from_statuses=TaskExecution.RUNNING,
                 status=Status.SUCCESS,
@@ -143,7 +143,7 @@ def execution_succeeded(*, execution_id: str, result) -> None:
         error = ResultNotJSON(f"The task's result could not be stored ({type(exc).__name__}).")
         execution_failed(execution_id=execution_id, exception=error, traceback=describe_error(error))
         return
-    events.announce_finished(execution_id)
+    events.announce_finished(execution_id, shown=finished[0].shown if finished else None)
 
 
 def execution_failed(*, execution_id: str, exception: BaseException, traceback: str) -> None:
@@ -151,7 +151,7 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
     completed_at = timezone.now()
     try:
         with transaction.atomic():
-            finish_executions(
+            finished = finish_executions(
                 [execution_id],
                 from_statuses=UNFINISHED,
                 status=Status.FAILURE,
@@ -164,7 +164,7 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
         # The message itself was unstorable (e.g. a NUL character): keep the state, drop the text.
         logger.warning("Could not store the failure of execution %s", execution_id, exc_info=True)
         with transaction.atomic():
-            finish_executions(
+            finished = finish_executions(
                 [execution_id],
                 from_statuses=UNFINISHED,
                 status=Status.FAILURE,
@@ -173,7 +173,7 @@ def execution_failed(*, execution_id: str, exception: BaseException, traceback: 
                 error=type(exception).__name__,
                 traceback=None,
             )
-    events.announce_finished(execution_id)
+    events.announce_finished(execution_id, shown=finished[0].shown if finished else None)
 
 
 def execution_retrying(*, execution_id: str, retries: int, reason: str) -> None:
@@ -187,6 +187,4 @@ def execution_revoked(*, celery_task_id: str) -> None:
     execution_ids = TaskExecution.objects.filter(celery_task_id=celery_task_id).values_list("pk", flat=True)
     completed_at = timezone.now()
     # The UPDATE answers the rows it changed, so the signal names exactly the execution it finished.
-    finish_executions(
-        list(execution_ids), from_statuses=UNFINISHED, status=Status.REVOKED, completed_at=completed_at
-    )
+    finish_executions(list(execution_ids), from_statuses=UNFINISHED, status=Status.REVOKED, completed_at=completed_at)

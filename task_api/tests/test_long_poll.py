@@ -181,21 +181,62 @@ def test_under_the_shipped_gunicorn_config_a_long_poll_holds_a_thread_not_the_pr
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_a_long_poll_reads_the_row_once_before_and_once_after_the_finish(
+def test_a_long_poll_reads_the_row_once_before_the_finish_and_answers_from_its_announcement(
     runner, client_for, fresh_watcher, django_assert_num_queries
 ):
+    """The announcement carries what the finish changed, so the answer needs no second read;
+    it is the answer a read of the row gives."""
     execution = running(runner)
     client = client_for(runner)
     results = {}
 
-    finisher = finish_later(execution, 3)
+    finisher = finish_later(execution, {"b": [1, 2.5], "a": "x", "long key": None})
     try:
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):
             long_poll(client, execution, results)
     finally:
         finisher.join()
 
-    assert results[execution.pk][0]["status"] == "SUCCESS"
+    body = results[execution.pk][0]
+    assert (body["status"], body["result"]) == ("SUCCESS", {"b": [1, 2.5], "a": "x", "long key": None})
+    assert body == client.get(f"{LIST_URL}{execution.pk}/").json()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("outcome", ["failure", "too large to announce"])
+def test_a_long_poll_answers_as_a_read_of_the_row_would(runner, client_for, fresh_watcher, outcome):
+    """A failure as staff see it (traceback, error), and a result past ANNOUNCED_DETAIL_MAX_BYTES
+    (announced by id alone, so the row is read): both answer what GET answers afterwards."""
+    runner.is_staff = True  # staff see the traceback of their own executions
+    runner.save(update_fields=["is_staff"])
+    execution = running(runner)
+    client = client_for(runner)
+    results = {}
+
+    def finish():
+        try:
+            if outcome == "failure":
+                lifecycle.execution_failed(execution_id=execution.pk, exception=ValueError("no"), traceback="Traceback")
+            else:
+                big = "x" * (events.ANNOUNCED_DETAIL_MAX_BYTES + 1)
+                lifecycle.execution_succeeded(execution_id=execution.pk, result=big)
+        finally:
+            connections.close_all()
+
+    finisher = threading.Timer(0.3, finish)
+    finisher.start()
+    try:
+        long_poll(client, execution, results)
+    finally:
+        finisher.join()
+
+    body, elapsed = results[execution.pk]
+    assert body["status"] == ("FAILURE" if outcome == "failure" else "SUCCESS")
+    assert elapsed < 5, "woken by the deadline, not by the announcement"
+    assert body == client.get(f"{LIST_URL}{execution.pk}/").json()
+    if outcome == "failure":
+        assert (body["error"], body["traceback"]) == ("ValueError: no", "Traceback")
 
 
 @pytest.mark.services

@@ -177,8 +177,11 @@ def test_finishing_changes_and_names_only_the_rows_still_in_the_given_states(run
         [running.pk, done.pk], from_statuses=TaskExecution.RUNNING, status="FAILURE", completed_at=now, error="lost"
     )
 
-    assert rows == [(running.pk, runner.pk, running.task_name)]
+    assert [row[:3] for row in rows] == [(running.pk, runner.pk, running.task_name)]
     running.refresh_from_db()
     done.refresh_from_db()
     assert (running.status, running.error, running.completed_at) == ("FAILURE", "lost", now)
+    # What the finish announcement carries: the row's shown fields as a read gives them (RETURNING only).
+    shown = {name: getattr(running, name) for name in TaskExecution.FINISH_FIELDS}
+    assert rows[0].shown == (shown if returning else None)
     assert (done.status, done.result, done.error) == ("SUCCESS", 1, None)
