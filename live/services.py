@@ -35,19 +35,22 @@ def _insert_holding_writer_lock(events: list[Event]) -> None:
     """
     fields = [field for field in Event._meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
-    params = [WRITER_LOCK]
-    for event in events:
-        params += [field.get_db_prep_save(field.pre_save(event, add=True), connection) for field in fields]
+    # One array per column, as Django's bulk_create does on PostgreSQL: a VALUES list of
+    # 25,000 rows (an expiry sweep's events) took PostgreSQL two seconds to parse and plan.
+    columns = [
+        [field.get_db_prep_save(field.pre_save(event, add=True), connection) for event in events] for field in fields
+    ]
+    arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
     statement = (
         "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%s, 0)) "
         f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT rows.* FROM writer_lock, (VALUES {', '.join([row] * len(events))}) AS rows "
+        f"SELECT rows.* FROM writer_lock, UNNEST({arrays}) AS rows "
         f"RETURNING {quote(Event._meta.pk.column)}"
     )
+    params = [WRITER_LOCK, *columns]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        # RETURNING follows the order of the VALUES, as bulk_create relies on too.
+        # RETURNING follows the order of the rows, as bulk_create relies on too.
         for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
             event.pk = pk
             event._state.adding, event._state.db = False, connection.alias
