@@ -53,6 +53,8 @@ class CountLimitPaginator(Paginator):
         super().__init__(object_list, per_page, **kwargs)
         self.force_exact = exact
         self.count_exact = True
+        # Every matching id in the page's order, where the count read them (`query.count_by_ids`).
+        self.ordered_ids: list | None = None
 
     @cached_property
     def count(self):
@@ -76,6 +78,16 @@ class CountLimitPaginator(Paginator):
             if estimate >= trusted:
                 self.count_exact = False
                 return estimate
+        if getattr(ids.query, "count_by_ids", False):
+            # A few rows (e.g. what an employee sees, gathered from their own indexes) are read
+            # once: the ids of up to limit + 1 of them in the page's order are the count, and
+            # the page is fetched by id, where a count and a page would each read them all.
+            ordered = list(queryset.values_list("pk", flat=True)[: limit + 1])
+            if len(ordered) <= limit:
+                self.ordered_ids = ordered
+                return len(ordered)
+            self.count_exact = False
+            return max(self._planner_rows(ids, connection), len(ordered))
         # A query may know a cheaper shape of its rows: disjoint parts (`query.count_parts`,
         # e.g. tasks.selectors.ManagerCountParts), counted as one UNION ALL under the limit.
         split = getattr(ids.query, "count_parts", None)
@@ -117,6 +129,12 @@ class CountLimitPaginator(Paginator):
 
     def page(self, number):
         number = self.validate_number(number)
+        if self.ordered_ids is not None:
+            bottom = (number - 1) * self.per_page
+            wanted = self.ordered_ids[bottom : bottom + self.per_page]
+            rows = {row.pk: row for row in self.object_list.filter(pk__in=wanted)}
+            # A row gone since the count is left out.
+            return self._get_page([rows[pk] for pk in wanted if pk in rows], number, self)
         if self.count_exact:
             return super().page(number)
         bottom = (number - 1) * self.per_page

@@ -102,7 +102,10 @@ def _filter_visible(queryset: QuerySet, user: User, prefix: str = "", *, involve
     if user.sees_everything:
         # Only the request's filters narrow the rows: a big count may be the planner's (core.pagination).
         queryset.query.count_estimate_first = True
-    elif user.role == User.Role.MANAGER and connection.vendor == "postgresql":
+    elif user.role != User.Role.MANAGER:
+        # Someone's own few rows: counted and paged in one read of them (core.pagination).
+        queryset.query.count_by_ids = True
+    elif connection.vendor == "postgresql":
         queryset.query.count_parts = ManagerCountParts(
             user, queryset.model, position=position, prefix=prefix, involvement=involvement
         )

@@ -60,8 +60,7 @@ def test_a_big_unfiltered_set_answers_the_planners_estimate_without_counting(
     settings, people, client_for, tasks_23, monkeypatch
 ):
     """For those who see everything, on a big table, a planner estimate far past the limit is the
-    count (no bounded count); a smaller estimate is checked by counting, and so is every list of
-    someone whose rows visibility narrows."""
+    count (no bounded count); someone whose rows visibility narrows is counted first."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -83,8 +82,8 @@ def test_a_big_unfiltered_set_answers_the_planners_estimate_without_counting(
 
     assert (body["count_exact"], len(body["results"])) == (False, 5) and body["count"] >= 20
     assert any(q["sql"].startswith("EXPLAIN") for q in ceo_queries.captured_queries) and not counted(ceo_queries)
-    # Counted past the limit first, then estimated.
-    assert counted(employee_queries)
+    # Read past the limit first (the employee's own rows, by id), then estimated.
+    assert not employee_queries.captured_queries[0]["sql"].startswith("EXPLAIN")
     assert mine["count_exact"] is False
 
 
@@ -103,3 +102,26 @@ def test_an_estimate_of_rows_that_are_not_there_still_ends_at_an_empty_first_pag
 
     assert (body["count"], body["count_exact"], body["results"], body["next"]) == (0, True, [], None)
     assert (found["count"], found["count_exact"], len(found["results"])) == (500_000, False, 10)
+
+
+@pytest.mark.services
+def test_an_employees_page_is_read_once_by_id_and_pages_in_order(people, client_for, django_assert_num_queries):
+    """An employee's few rows: their ids in the page's order give the count and the page (the
+    second query reads by id); every page holds the rows a count and a sliced page would."""
+    TaskFactory.create_batch(23, creator=people["creator"], department=people["dept_a"])
+    client = client_for(people["creator"])
+
+    def pages(**params):
+        return [client.get("/api/v1/tasks/", {"page_size": 10, "page": n, **params}).json() for n in (1, 2, 3)]
+
+    with django_assert_num_queries(3):  # the ordered ids, the page's rows, their assignee ids
+        client.get("/api/v1/tasks/", {"page_size": 10})
+    by_id, sliced = pages(), pages(count="exact")  # `exact`: the plain count and slice
+    past = client.get("/api/v1/tasks/", {"page_size": 10, "page": 4})
+
+    assert [(page["count"], page["count_exact"]) for page in by_id] == [(23, True)] * 3
+    assert [row["id"] for page in by_id for row in page["results"]] == [
+        row["id"] for page in sliced for row in page["results"]
+    ]
+    assert (by_id[0]["next"] is not None, by_id[2]["next"]) == (True, None)
+    assert past.status_code == 404
