@@ -115,6 +115,42 @@ def test_waiting_requests_share_one_subscription_and_wake_on_the_announcement(
         assert (body["status"], body["result"]) == ("SUCCESS", str(execution.pk))
         assert elapsed < 5, "woken by the deadline, not by the announcement"
     assert events._watcher._waiters == {}
+    assert events._watcher._details == {}  # the announced details go with their waiters
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_malformed_announcement_detail_makes_the_waiter_read_the_row(
+    runner, client_for, fresh_watcher, monkeypatch
+):
+    """Whatever else is published on the channel, the answer is the row's: a detail that is not
+    the finish fields (not JSON, a field missing, a bad date) is only a hint to read it now."""
+    monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60)
+    executions = [running(runner) for _ in range(3)]
+    results = {}
+    threads = [
+        threading.Thread(target=long_poll, args=(client_for(runner), execution, results)) for execution in executions
+    ]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: events._watcher and len(events._watcher._waiters) == 3, timeout=10, interval=0.01,
+             message="three waiting requests")
+
+    TaskExecution.objects.filter(pk__in=[e.pk for e in executions]).update(
+        status=Status.SUCCESS, result=7, completed_at=timezone.now()
+    )
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    bad = ["not json", '{"status": "SUCCESS"}', '{"status": "SUCCESS", "result": 1, "error": null, "traceback": null,'
+           ' "started_at": "yesterday", "completed_at": null, "progress": null}']
+    for execution, detail in zip(executions, bad, strict=True):
+        client.publish(events._channel(), f"{execution.pk}\n{detail}")
+    for thread in threads:
+        thread.join(15)
+
+    for execution in executions:
+        body, elapsed = results[execution.pk]
+        assert (body["status"], body["result"]) == ("SUCCESS", 7)
+        assert elapsed < 5, "woken by the deadline, not by the announcement"
 
 
 @pytest.mark.services
