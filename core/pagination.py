@@ -102,6 +102,9 @@ class CountLimitPaginator(Paginator):
         if bounded <= limit:
             return bounded
         self.count_exact = False
+        if estimate is None and parts:
+            # Disjoint parts: their estimates add up (each part's plan is the simpler one).
+            estimate = sum(self._planner_rows(part, connection) for part in split(ids, for_estimate=True))
         if estimate is None:
             estimate = self._planner_rows(ids, connection)
         return max(estimate, bounded)
