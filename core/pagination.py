@@ -103,7 +103,7 @@ class CountLimitPaginator(Paginator):
             return bounded
         self.count_exact = False
         if estimate is None and parts:
-            # Disjoint parts: their estimates add up (each part's plan is the simpler one).
+            # What the parts can tell the planner (e.g. a manager's departments named as constants).
             estimate = sum(self._planner_rows(part, connection) for part in split(ids, for_estimate=True))
         if estimate is None:
             estimate = self._planner_rows(ids, connection)
