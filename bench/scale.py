@@ -2,13 +2,15 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything python bench/scale.py [--tasks N]
 
-Creates its own database (`bench_scale_<pid>` on the server of DATABASE_URL; dropped at the
-end unless --keep-db), migrates it, and seeds an organisation with SQL `generate_series`
-(2,000 users in 20 departments, a manager each, a CEO and HR; tasks in the creator's department
-with 1-2 assignees from it, one comment per four tasks, status history, assignment records,
-notifications, task-API executions). It measures at the base size (2,000 tasks), grows the
-same database to N and measures again: in-process requests through DRF's APIClient with token
-auth, the median of --repeat runs after a warm-up, for an employee, a manager and the CEO.
+Creates its own two databases (`bench_scale_<pid>` and `bench_scale_<pid>_base` on the server of
+DATABASE_URL; dropped at the end unless --keep-db), migrates them, and seeds the same
+organisation in each with SQL `generate_series` (2,000 users in 20 departments, a manager each,
+a CEO and HR; tasks in the creator's department with 1-2 assignees from it, one comment per four
+tasks, status history, assignment records, notifications, task-API executions): the base size
+(2,000 tasks) in the second, N in the first. Then it measures each request on both, one right
+after the other, so the machine's speed, which drifts over the minutes of a run, weighs on both
+sizes alike: in-process requests through DRF's APIClient with token auth, the median of --repeat
+runs after a warm-up, for an employee, a manager and the CEO.
 Prints each request's two medians and their ratio, then the expiry measurement: 10,000 overdue
 tasks inside the big table failed by the real sweep, by the bare save() loop the issue names
 (each task saved and its history row written) and by a per-row loop doing the sweep's whole
@@ -373,16 +375,42 @@ def requests_for(persona: str, user, seeder: Seeder) -> list[tuple[str, str, str
     ]
 
 
-def run_requests(personas, seeder, repeat) -> dict:
+def use_database(name: str) -> None:
+    """Point the `default` connection at database `name` (the next query reconnects), and forget
+    what this process remembered of the other database's tables."""
+    from django.conf import settings
+    from django.db import connections
+
+    from core import pagination
+
+    connections["default"].close()
+    settings.DATABASES["default"]["NAME"] = connections["default"].settings_dict["NAME"] = name
+    pagination._table_rows.clear()
+
+
+def run_requests(sizes: dict, repeat) -> tuple[dict, dict]:
+    """Each request measured at both sizes one right after the other, so the machine's speed,
+    which drifts over the minutes a run takes, weighs on both alike. `sizes`: {"small"/"big":
+    (database, seeder, personas)} -> (small results, big results)."""
     from rest_framework.test import APIClient
 
-    results = {}
-    for persona, (user, key) in personas.items():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        for label, method, path, body in requests_for(persona, user, seeder):
-            results[label, persona] = (*measure(client, method, path, body, repeat), method, path, body, key)
-    return results
+    planned = {}
+    for size, (database, seeder, personas) in sizes.items():
+        use_database(database)
+        planned[size] = {
+            persona: (key, requests_for(persona, user, seeder)) for persona, (user, key) in personas.items()
+        }
+    results = {size: {} for size in sizes}
+    for persona in planned["small"]:
+        for index in range(len(planned["small"][persona][1])):
+            for size, (database, _, _) in sizes.items():
+                use_database(database)
+                key, requests = planned[size][persona]
+                label, method, path, body = requests[index]
+                client = APIClient()
+                client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+                results[size][label, persona] = (*measure(client, method, path, body, repeat), method, path, body, key)
+    return results["small"], results["big"]
 
 
 @dataclass
@@ -543,9 +571,13 @@ def format_table(small: dict, big: dict, base: int, n: int) -> tuple[str, float]
 
 
 def run(args) -> dict:
+    # The big database, and one of the base size beside it: each request is measured on both
+    # in turn (see run_requests).
     name = f"bench_scale_{os.getpid()}"
+    base_name = f"{name}_base"
     url = bench_database_url(name)
     create_database(url, name)
+    create_database(url, base_name)
     try:
         # The tens of thousands of emails the expiry measurements queue go to a broker of this
         # process alone, never to a queue a real worker reads (nor to files under var/broker).
@@ -553,15 +585,23 @@ def run(args) -> dict:
         setup_django(url)
         from django.conf import settings
 
+        use_database(base_name)
+        small_seeder = Seeder()
+        small_personas = small_seeder.people()
+        seeded = small_seeder.grow_to(args.base)
+        print(f"seeded {args.base:,} tasks in {seeded:.1f} s", flush=True)
+        use_database(name)
         seeder = Seeder()
         personas = seeder.people()
-        seeded = seeder.grow_to(args.base)
-        small = run_requests(personas, seeder, args.repeat)
-        small_sweep, small_ids = sweep_expiry(min(args.overdue, args.base // 20))
-        print(f"seeded {args.base:,} tasks in {seeded:.1f} s", flush=True)
+        seeder.grow_to(args.base)
         seeded = seeder.grow_to(args.tasks)
-        print(f"grew to {args.tasks:,} tasks in {seeded:.1f} s", flush=True)
-        big = run_requests(personas, seeder, args.repeat)
+        print(f"grew a second database to {args.tasks:,} tasks in {seeded:.1f} s", flush=True)
+        small, big = run_requests(
+            {"small": (base_name, small_seeder, small_personas), "big": (name, seeder, personas)}, args.repeat
+        )
+        use_database(base_name)
+        small_sweep, small_ids = sweep_expiry(min(args.overdue, args.base // 20))
+        use_database(name)
         table, worst = format_table(small, big, args.base, args.tasks)
         print(f"\nEXACT_COUNT_LIMIT={getattr(settings, 'EXACT_COUNT_LIMIT', None)}; "
               f"median of {args.repeat}; statuses shown when not 2xx at both sizes\n")
@@ -588,6 +628,7 @@ def run(args) -> dict:
     finally:
         if not args.keep_db:
             drop_database(url, name)
+            drop_database(url, base_name)
 
 
 if __name__ == "__main__":
