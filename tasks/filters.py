@@ -13,7 +13,7 @@ from core.filters import (
 from core.lookups import ID_OR_EXTERNAL_ID_SCHEMA
 
 from .models import Task, TaskAssignment
-from .selectors import TaskAssignee, id_in, overdue_q, task_search_q
+from .selectors import TaskAssignee, among_own_tasks, id_in, overdue_q, task_search_q
 
 
 @extend_schema_field({"oneOf": [*ID_OR_EXTERNAL_ID_SCHEMA["oneOf"], {"type": "string", "enum": ["none"]}]})
@@ -31,7 +31,11 @@ class AssigneeFilter(IdOrExternalIdFilter):
         user = id_or_external_id_kwargs("user", value)
         # The person's task ids first (an index-only read), then those tasks by primary key:
         # a correlated EXISTS would test every visible task in turn.
-        return qs.filter(id_in("id", TaskAssignee.objects.filter(**user).values("task_id")))
+        ids = TaskAssignee.objects.filter(**user, task_live=True).values("task_id")
+        viewer = getattr(getattr(self.parent, "request", None), "user", None)
+        if viewer is not None and viewer.is_authenticated:
+            ids = among_own_tasks(ids, viewer)
+        return qs.filter(id_in("id", ids))
 
 
 class TaskOrderingFilter(django_filters.OrderingFilter):

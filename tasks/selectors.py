@@ -86,6 +86,22 @@ def id_in(field: str, ids: QuerySet) -> Q:
     return Q(**{f"{field}__in": ids})
 
 
+def among_own_tasks(task_ids: QuerySet, user: User) -> QuerySet:
+    """`task_ids` (a one-column subquery of task ids, e.g. one person's) narrowed to the tasks
+    `user` sees, where that is decided by their own involvement (neither a manager nor someone
+    who sees everything): before any task row is read, each id is looked up in hashed sets of
+    the user's own task ids, read from indexes. An employee's `?assignee=` of a colleague with
+    746 tasks then reads the 261 they share, not all 746 (the visibility test still follows)."""
+    if user.sees_everything or user.role == User.Role.MANAGER:
+        return task_ids
+    field = task_ids.query.values_select[0] if task_ids.query.values_select else "pk"
+    return task_ids.filter(
+        Q(**{f"{field}__in": TaskAssignee.objects.filter(user=user).values("task_id")})
+        | Q(**{f"{field}__in": Task.all_objects.filter(creator=user).values("id")})
+        | Q(**{f"{field}__in": Task.all_objects.filter(assigned_by=user).values("id")})
+    )
+
+
 def tasks_visible_to(user: User) -> QuerySet[Task]:
     """Live (not soft-deleted) tasks the user may see; unshaped, for existence checks.
 

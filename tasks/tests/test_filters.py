@@ -156,3 +156,23 @@ def test_task_assignments_filter_by_task(cast, task, client_for):
     rows = client_for(cast["ceo"]).get("/api/v1/task-assignments/", {"task": other.pk}).json()["results"]
 
     assert [(r["task"], r["assigned_to"], r["action"]) for r in rows] == [(other.pk, cast["colleague"].pk, "assigned")]
+
+
+@pytest.mark.parametrize("by", ["id", "external_id"])
+def test_an_employees_assignee_filter_lists_the_persons_tasks_they_see(cast, client_for, by):
+    """The person's task ids are narrowed to the employee's own (created, assigned by them, or
+    shared) before any task is read: the same tasks as the visibility rule gives, no other."""
+    me, colleague = cast["assignee"], cast["colleague"]
+    created = TaskFactory(creator=me, department=cast["dept_a"], assignees=[colleague])
+    handed = TaskFactory(creator=cast["creator"], department=cast["dept_a"], assigned_by=me, assignees=[colleague])
+    shared = TaskFactory(creator=cast["creator"], department=cast["dept_a"], assignees=[colleague, me])
+    TaskFactory(creator=cast["creator"], department=cast["dept_a"], assignees=[colleague])  # not mine to see
+    TaskFactory(creator=me, department=cast["dept_a"], assignees=[me])  # mine, not the colleague's
+    gone = TaskFactory(creator=me, department=cast["dept_a"], assignees=[colleague])
+    gone.delete()
+
+    value = colleague.pk if by == "id" else str(colleague.external_id)
+    body = client_for(me).get("/api/v1/tasks/", {"assignee": value}).json()
+
+    assert sorted(row["id"] for row in body["results"]) == sorted([created.pk, handed.pk, shared.pk])
+    assert body["count"] == 3
