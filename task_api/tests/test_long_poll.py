@@ -63,6 +63,18 @@ def finish_later(execution, result, delay=0.3):
     return timer
 
 
+def long_polls_waiting(client_for, user, executions, results) -> list[threading.Thread]:
+    """One `?wait=` request per execution, each in a thread, returned once all are waiting."""
+    threads = [
+        threading.Thread(target=long_poll, args=(client_for(user), execution, results)) for execution in executions
+    ]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: events._watcher and len(events._watcher._waiters) == len(executions), timeout=10,
+             interval=0.01, message=f"{len(executions)} waiting requests")
+    return threads
+
+
 def long_poll_while_it_finishes(client, execution, result, wait=10):
     """(body, seconds) of a `?wait=` request during which another thread finishes the run."""
     finisher = finish_later(execution, result)
@@ -95,13 +107,7 @@ def test_waiting_requests_share_one_subscription_and_wake_on_the_announcement(
     monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60)
     executions = [running(runner) for _ in range(4)]
     results = {}
-    threads = [
-        threading.Thread(target=long_poll, args=(client_for(runner), execution, results)) for execution in executions
-    ]
-    for thread in threads:
-        thread.start()
-    wait_for(lambda: events._watcher and len(events._watcher._waiters) == 4, timeout=10, interval=0.01,
-             message="four waiting requests")
+    threads = long_polls_waiting(client_for, runner, executions, results)
     subscriptions = watcher_subscriptions(os.getpid())
 
     for execution in executions:
@@ -128,13 +134,7 @@ def test_a_malformed_announcement_detail_makes_the_waiter_read_the_row(
     monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60)
     executions = [running(runner) for _ in range(3)]
     results = {}
-    threads = [
-        threading.Thread(target=long_poll, args=(client_for(runner), execution, results)) for execution in executions
-    ]
-    for thread in threads:
-        thread.start()
-    wait_for(lambda: events._watcher and len(events._watcher._waiters) == 3, timeout=10, interval=0.01,
-             message="three waiting requests")
+    threads = long_polls_waiting(client_for, runner, executions, results)
 
     TaskExecution.objects.filter(pk__in=[e.pk for e in executions]).update(
         status=Status.SUCCESS, result=7, completed_at=timezone.now()
