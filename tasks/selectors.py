@@ -45,6 +45,7 @@ def task_visibility_q(user: User, prefix: str = "", *, involvement: Q | None = N
     their department's tasks and those they created, assigned or are assigned to; an
     employee sees what they created or are on. `involvement` replaces "created, assigned or
     are assigned to" for rows that name people themselves (assignment audit rows).
+    `among_own_tasks` states the employee branch again as id subqueries (`?assignee=`).
     """
     if user.sees_everything:
         return Q()
@@ -91,7 +92,10 @@ def among_own_tasks(task_ids: QuerySet, user: User) -> QuerySet:
     `user` sees, where that is decided by their own involvement (neither a manager nor someone
     who sees everything): before any task row is read, each id is looked up in hashed sets of
     the user's own task ids, read from indexes. An employee's `?assignee=` of a colleague with
-    746 tasks then reads the 261 they share, not all 746 (the visibility test still follows)."""
+    746 tasks then reads the 261 they share, not all 746 (the visibility test still follows).
+
+    It restates the employee branch of `task_visibility_q` (created, assigned or on the task)
+    as subqueries of ids: a change to that rule changes both."""
     if user.sees_everything or user.role == User.Role.MANAGER:
         return task_ids
     field = task_ids.query.values_select[0] if task_ids.query.values_select else "pk"
