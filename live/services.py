@@ -13,10 +13,10 @@ id order.
 
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -25,6 +25,27 @@ from .wakeups import announce
 
 # pg_advisory_xact_lock_shared(WRITER_LOCK, 0): "this transaction may hold uncommitted event ids".
 WRITER_LOCK = 0x4C495645  # "LIVE"
+_EVENT_FIELDS = [field for field in Event._meta.concrete_fields if not field.primary_key]
+
+
+@cache
+def _insert_statement(alias: str, one_row: bool) -> str:
+    """The writer-lock-and-INSERT statement of `_insert_holding_writer_lock` (built once per form)."""
+    db = connections[alias]
+    quote = db.ops.quote_name
+    types = [field.db_type(db).split("(")[0] for field in _EVENT_FIELDS]
+    if one_row:
+        # One row as scalars: psycopg quotes an array parameter at several times the cost.
+        rows = "SELECT " + ", ".join(f"%s::{kind}" for kind in types) + " FROM writer_lock"
+    else:
+        # One array per column, as Django's bulk_create does on PostgreSQL: a VALUES list of
+        # 25,000 rows (an expiry sweep's events) took PostgreSQL two seconds to parse and plan.
+        rows = "SELECT rows.* FROM writer_lock, UNNEST(" + ", ".join(f"%s::{kind}[]" for kind in types) + ") AS rows"
+    return (
+        "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%s, 0)) "
+        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(field.column) for field in _EVENT_FIELDS)}) "
+        f"{rows} RETURNING {quote(Event._meta.pk.column)}"
+    )
 
 
 def _insert_holding_writer_lock(events: list[Event]) -> None:
@@ -33,23 +54,14 @@ def _insert_holding_writer_lock(events: list[Event]) -> None:
     The lock is taken in a materialized CTE that the rows are joined to, so it is held before
     the INSERT draws the first id from the sequence, as the readers' horizon requires.
     """
-    fields = [field for field in Event._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    # One array per column, as Django's bulk_create does on PostgreSQL: a VALUES list of
-    # 25,000 rows (an expiry sweep's events) took PostgreSQL two seconds to parse and plan.
     columns = [
-        [field.get_db_prep_save(field.pre_save(event, add=True), connection) for event in events] for field in fields
+        [field.get_db_prep_save(field.pre_save(event, add=True), connection) for event in events]
+        for field in _EVENT_FIELDS
     ]
-    arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
-    statement = (
-        "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%s, 0)) "
-        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT rows.* FROM writer_lock, UNNEST({arrays}) AS rows "
-        f"RETURNING {quote(Event._meta.pk.column)}"
-    )
-    params = [WRITER_LOCK, *columns]
+    one_row = len(events) == 1
+    params = [WRITER_LOCK, *((column[0] for column in columns) if one_row else columns)]
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(_insert_statement(connection.alias, one_row), params)
         # RETURNING follows the order of the rows, as bulk_create relies on too.
         for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
             event.pk = pk
