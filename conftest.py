@@ -65,7 +65,6 @@ def fresh_watcher(monkeypatch):
 
     if events._watcher is not None:
         events._watcher.stop()
-    monkeypatch.setattr(events, "_client", None)
     monkeypatch.setattr(events, "_watcher", None)
     yield
     if events._watcher is not None:

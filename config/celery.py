@@ -5,7 +5,10 @@ import os
 from celery import Celery, Task
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 
+from core.broker import use_for_redis_urls
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+use_for_redis_urls()
 
 
 def drop_connections_cut_off_mid_query() -> None:

@@ -163,8 +163,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith("redis"):
-    # kombu's Redis transport, with one client per channel instead of one per message sent.
-    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     # Unacked messages come back after this long; longer than any task's hard time limit.
     # The key prefix lets several deployments (or test runs) share one Redis safely.
     CELERY_BROKER_TRANSPORT_OPTIONS = {

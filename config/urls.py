@@ -44,6 +44,9 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
+    # First of the includes: the task API's execute-and-poll traffic is the busiest, and a path
+    # is matched against every pattern of the includes before its own.
+    path("task-api/", include("task_api.urls")),
     path("", include("accounts.urls")),
     path("", include("tasks.urls")),
     path("", include("comments.urls")),
@@ -51,7 +54,6 @@ api_v1 = [
     path("", include("notifications.urls")),
     path("", include("live.urls")),
     path("", include("webhooks.urls")),
-    path("task-api/", include("task_api.urls")),
 ]
 
 urlpatterns = [

@@ -5,10 +5,14 @@ event loop (`Channel.conn_or_acquire`), each publish included: a fifth of the CP
 spends sending its task message. A channel is used by one thread at a time (it comes from a
 pool), so it keeps one client over its connection pool instead; the client is built again if the
 channel replaces its pool (after a connection error).
+
+`use_for_redis_urls()` (config/celery.py) makes it the transport of redis:// and rediss:// URLs
+through kombu's alias table; a URL of another scheme (amqp://) keeps its own transport.
 """
 
 from contextlib import contextmanager
 
+from kombu import transport
 from kombu.transport import redis
 
 
@@ -28,3 +32,8 @@ class Channel(redis.Channel):
 
 class Transport(redis.Transport):
     Channel = Channel
+
+
+def use_for_redis_urls() -> None:
+    for scheme in ("redis", "rediss"):
+        transport.TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"

@@ -6,6 +6,10 @@ its listeners: see `_wake`), so a waiting request, thread or coroutine, costs no
 connection and no Redis command. When the subscription drops, every listener is called
 (anything may have been missed: look again). Messages are hints only: the database stays
 the truth, and waiters re-read it on a timer when the subscription is down or absent.
+
+`publish` sends them. Inside `batched_publishes()` the messages of every caller wait for the
+block's end and go out in one pipeline: a worker's finish announces the execution and wakes
+live streams with one Redis round trip.
 """
 
 import logging
@@ -22,6 +26,65 @@ logger = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT = 1.0
 # Pause before re-subscribing after the Redis connection was lost.
 RECONNECT_DELAY = 1.0
+
+_publisher: tuple[str, redis.Redis] | None = None
+_batch = threading.local()
+
+
+def _publisher_for(url: str) -> redis.Redis:
+    """This process's client for publishing (thread-safe: each command takes a pooled connection)."""
+    global _publisher
+    current = _publisher
+    if current is None or current[0] != url:
+        current = _publisher = (url, redis.Redis.from_url(url, socket_timeout=5))
+    return current[1]
+
+
+def publish(url: str | None, channel: str, messages: list[str]) -> None:
+    """Publish `messages` on `channel` of the Redis at `url` (nothing without one).
+
+    They are hints, so a Redis error is logged, not raised. Inside `batched_publishes()` they
+    are sent when the block ends, with everything else published in it.
+    """
+    if not url or not messages:
+        return
+    pending = getattr(_batch, "pending", None)
+    if pending is not None:
+        pending.extend((url, channel, message) for message in messages)
+    else:
+        _send([(url, channel, message) for message in messages])
+
+
+@contextmanager
+def batched_publishes():
+    """Hold this thread's `publish` calls until the block ends (or raises), then send them in
+    one pipeline per Redis. Publish after commits inside it, as outside: it only delays."""
+    if getattr(_batch, "pending", None) is not None:  # an enclosing block sends them
+        yield
+        return
+    _batch.pending = []
+    try:
+        yield
+    finally:
+        pending, _batch.pending = _batch.pending, None
+        _send(pending)
+
+
+def _send(messages: list[tuple[str, str, str]]) -> None:
+    for url in dict.fromkeys(url for url, _, _ in messages):
+        mine = [(channel, message) for to, channel, message in messages if to == url]
+        try:
+            client = _publisher_for(url)
+            if len(mine) == 1:
+                client.publish(*mine[0])
+                continue
+            pipe = client.pipeline(transaction=False)
+            for channel, message in mine:
+                pipe.publish(channel, message)
+            pipe.execute()
+        except redis.RedisError:
+            # Waiters re-read the database on a timer as well; a lost hint only slows them.
+            logger.warning("could not publish %s", mine, exc_info=True)
 
 
 class ChannelWatcher:

@@ -6,45 +6,21 @@ user's key and to `t` through the process's one `core.pubsub.ChannelWatcher`. Wi
 or while the subscription is down, streams poll the log every LIVE_POLL_SECONDS.
 """
 
-import logging
-
-import redis
 from django.conf import settings
 
+from core import pubsub
 from core.pubsub import ProcessWatchers
 
-logger = logging.getLogger(__name__)
-
 TASK_KEY = "t"
-
-_client: tuple[str, redis.Redis] | None = None
 
 
 def _channel() -> str:
     return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:live:events"
 
 
-def _redis() -> redis.Redis | None:
-    global _client
-    if not settings.REDIS_URL:
-        return None
-    if _client is None or _client[0] != settings.REDIS_URL:
-        _client = (settings.REDIS_URL, redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5))
-    return _client[1]
-
-
 def announce(*, keys) -> None:
-    client = _redis()
-    if client is None:
-        return
-    try:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.publish(_channel(), key)
-        pipe.execute()
-    except redis.RedisError:
-        # Streams re-read the log on a timer as well; a lost hint only delays them.
-        logger.warning("could not announce live events %s", keys, exc_info=True)
+    # Streams re-read the log on a timer as well; a lost hint only delays them.
+    pubsub.publish(settings.REDIS_URL, _channel(), list(keys))
 
 
 def user_keys(user_id) -> tuple[str, str]:

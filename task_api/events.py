@@ -20,11 +20,11 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 
-import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.dispatch import Signal
 
+from core import pubsub
 from core.pubsub import ChannelWatcher
 
 from .models import TaskExecution
@@ -39,16 +39,6 @@ logger = logging.getLogger(__name__)
 # deliveries, commit with it; wait for the commit with `transaction.on_commit` before telling
 # anyone outside). A bulk finish (lost runs) sends one signal per execution.
 execution_finished = Signal()
-
-
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis | None:
-    global _client
-    if _client is None and settings.REDIS_URL:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-    return _client
 
 
 def _channel() -> str:
@@ -87,15 +77,8 @@ def decode_shown(detail: str) -> dict | None:
 
 def announce_finished(execution_id, shown: dict | None = None) -> None:
     """Publish that `execution_id` finished (call after the commit); `shown`: its FINISH_FIELDS as written."""
-    client = _redis()
-    if client is None:
-        return
-    detail = _encode_shown(shown) if shown is not None else None
-    try:
-        client.publish(_channel(), f"{execution_id}\n{detail}" if detail else str(execution_id))
-    except redis.RedisError:
-        # Waiters re-check the row at least once a second; a lost hint only slows them.
-        logger.warning("could not announce execution %s", execution_id, exc_info=True)
+    detail = _encode_shown(shown) if shown is not None and settings.REDIS_URL else None
+    pubsub.publish(settings.REDIS_URL, _channel(), [f"{execution_id}\n{detail}" if detail else str(execution_id)])
 
 
 class FinishWatcher(ChannelWatcher):

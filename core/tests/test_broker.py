@@ -36,3 +36,8 @@ def test_a_channel_sends_every_message_through_one_client_and_a_new_pool_gets_a_
         finally:
             queue.queue.delete()
             queue.close()
+
+
+def test_other_schemes_keep_their_own_transport():
+    with app.connection_for_write("amqp://guest:guest@127.0.0.1:5672//") as connection:
+        assert connection.transport_cls == "amqp" and not isinstance(connection.transport, Transport)

@@ -9,6 +9,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
+from core import pubsub
+
 from .. import events
 from ..models import TaskExecution
 from .executions import EXECUTION_HEADER, UNFINISHED, finish_executions
@@ -123,6 +125,8 @@ def _jsonable(value):
         return repr(value)
 
 
+# The finish announcement and the live streams' wake-up (after the commit) leave in one Redis round trip.
+@pubsub.batched_publishes()
 def execution_succeeded(*, execution_id: str, result) -> None:
     completed_at = timezone.now()
     try:
@@ -146,6 +150,7 @@ def execution_succeeded(*, execution_id: str, result) -> None:
     events.announce_finished(execution_id, shown=finished[0].shown if finished else None)
 
 
+@pubsub.batched_publishes()
 def execution_failed(*, execution_id: str, exception: BaseException, traceback: str) -> None:
     error = describe_error(exception)
     completed_at = timezone.now()

@@ -94,6 +94,29 @@ def run_like_a_worker(message) -> list[str]:
     return [statement for statement in statements if statement not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
 
 
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_announces_the_finish_and_wakes_live_streams_in_one_redis_round_trip(
+    runner, client_for, sent, redis_round_trips
+):
+    """Both messages leave after the commit, in one pipeline (core.pubsub.batched_publishes)."""
+    body = client_for(runner).post(URL, ADD_BODY, format="json").json()
+    redis_round_trips.clear()
+
+    run_like_a_worker(sent[-1])
+
+    assert TaskExecution.objects.get(pk=body["execution_id"]).status == "SUCCESS"
+    assert Event.objects.filter(kind=Event.Kind.EXECUTION_UPDATED, user=runner).count() == 1
+    # Nothing else goes to Redis (a new connection's handshake aside).
+    trips = [b"".join(trip) for trip in redis_round_trips]
+    trips = [trip for trip in trips if b"\r\nHELLO\r\n" not in trip and b"\r\nCLIENT\r\n" not in trip]
+    assert len(trips) == 1, trips
+    sent_bytes = trips[0]
+    assert sent_bytes.count(b"PUBLISH") == 2
+    assert b":task_api:finished" in sent_bytes and b":live:events" in sent_bytes
+    assert body["execution_id"].encode() in sent_bytes and f"u:{runner.pk}".encode() in sent_bytes
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_runs_an_execution_in_three_queries(runner, client_for, sent, monkeypatch):
     """Claim, the django-celery-results row, the SUCCESS: what the worker's trace of one API message runs.
@@ -102,7 +125,7 @@ def test_a_worker_runs_an_execution_in_three_queries(runner, client_for, sent, m
     """
     monkeypatch.setattr(events.execution_finished, "receivers", [])
     monkeypatch.setattr(events.execution_finished, "sender_receivers_cache", {})
-    monkeypatch.setattr(events, "announce_finished", lambda execution_id: None)
+    monkeypatch.setattr(events, "announce_finished", lambda execution_id, shown=None: None)
     body = client_for(runner).post(URL, ADD_BODY, format="json").json()
     message = sent[-1]
 
