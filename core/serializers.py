@@ -8,7 +8,10 @@ class SharedFieldsMixin:
     the model each time); for a small object that is most of the cost of rendering it.
     The shared fields are bound to a template instance that has no data and no context,
     so use this only on read-only serializers whose fields need neither `context` nor the
-    serializer instance (method fields must not read `self.context` or `self.instance`).
+    serializer instance (method fields must not read `self.context` or `self.instance`),
+    or on input serializers of plain fields: validating with a field keeps no state in it,
+    its errors and validated values go to the serializer instance, and `validate_<field>`
+    methods are the instance's own.
     """
 
     @cached_property

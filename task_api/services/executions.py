@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from celery import current_app
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Q
+from django.db.models import Q, signals
 from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound, PayloadTooLarge
@@ -269,11 +270,11 @@ def execution_submit(
         created_at=now,
     )
     if not idempotency_key and fire_time is None:
-        execution.save(force_insert=True)
+        _insert(execution)
     else:
         try:
             with transaction.atomic():
-                execution.save(force_insert=True)
+                _insert(execution)
         except IntegrityError:
             # A concurrent request with the same key (or another beat's firing of the same
             # tick) won the insert: answer as its repeat.
@@ -288,6 +289,33 @@ def execution_submit(
     if execution.status == Status.PENDING:
         transaction.on_commit(lambda: _send([execution]))
     return execution, True
+
+
+@cache
+def _insert_statement(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    columns = [quote(field.column) for field in TaskExecution._meta.concrete_fields]
+    return (
+        f"INSERT INTO {quote(TaskExecution._meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+
+def _insert(execution: TaskExecution) -> None:
+    """`execution.save(force_insert=True)` with its statement built once per process: the ORM
+    compiled it again for every execute request, about a third of the save's CPU (profiled).
+    The id is chosen here, so nothing is read back; the save signals are sent as save() does."""
+    db = connections[router.db_for_write(TaskExecution)]
+    signals.pre_save.send(sender=TaskExecution, instance=execution, raw=False, using=db.alias, update_fields=None)
+    params = [
+        field.get_db_prep_save(field.pre_save(execution, add=True), db) for field in TaskExecution._meta.concrete_fields
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(_insert_statement(db.alias), params)
+    execution._state.adding, execution._state.db = False, db.alias
+    signals.post_save.send(
+        sender=TaskExecution, instance=execution, created=True, update_fields=None, raw=False, using=db.alias
+    )
 
 
 def _send(executions: list[TaskExecution]) -> None:
