@@ -84,7 +84,9 @@ def _send(messages: list[tuple[str, str, str]]) -> None:
             pipe.execute()
         except redis.RedisError:
             # Waiters re-read the database on a timer as well; a lost hint only slows them.
-            logger.warning("could not publish %s", mine, exc_info=True)
+            # Channels and a count, not the messages: a finish announcement carries a task's result.
+            channels = sorted({channel for channel, _ in mine})
+            logger.warning("could not publish %d message(s) on %s", len(mine), channels, exc_info=True)
 
 
 class ChannelWatcher:
