@@ -7,6 +7,8 @@ from celery import Task
 from celery.exceptions import Ignore
 from django.conf import settings
 
+from core import results
+
 from .registry import as_id, call_arguments, registry
 from .services import lifecycle
 
@@ -72,6 +74,9 @@ def _guarded(task: Task, run):
                 task.backend.mark_as_revoked(task.request.id, reason="cancelled", request=task.request)
             # Ignore: no result is stored and no success/failure signal fires for the skipped copy.
             raise Ignore()
+        if execution_id is not None and task.request.id:
+            # Its SUCCESS row is written with the finish, in one statement (task_api.signals).
+            results.hold_success(task.request.id)
         result = run(*args, **kwargs)
         if execution_id is not None:
             # Raised here, the run fails at once as any error would; returned, a NaN or an

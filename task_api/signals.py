@@ -1,6 +1,8 @@
 """Celery signals keep each execution row current; tasks run outside the API are ignored at no cost."""
 
-from celery.signals import task_failure, task_retry, task_revoked, task_success
+from celery.signals import task_failure, task_postrun, task_retry, task_revoked, task_success
+
+from core import results
 
 from .registry import registry
 from .services import lifecycle
@@ -11,9 +13,17 @@ _execution_id = lifecycle.execution_id_of
 
 @task_success.connect
 def on_task_success(sender=None, result=None, **kwargs):
-    execution_id = _execution_id(getattr(sender, "request", None))
+    request = getattr(sender, "request", None)
+    execution_id = _execution_id(request)
     if execution_id:
-        lifecycle.execution_succeeded(execution_id=execution_id, result=result)
+        # The Celery result row the guard had held back goes out with the finish.
+        lifecycle.execution_succeeded(execution_id=execution_id, result=result, along=results.take_held(request.id))
+
+
+@task_postrun.connect
+def store_results_still_held(sender=None, task_id=None, **kwargs):
+    """A result row held back for a finish that never took it (a receiver failed first) is stored now."""
+    results.store_held(results.take_held(task_id))
 
 
 @task_failure.connect

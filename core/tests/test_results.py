@@ -4,11 +4,12 @@ import uuid
 
 import pytest
 from celery import states
+from celery.app.task import Context
 from django_celery_results.backends.database import DatabaseBackend as OriginalBackend
 from django_celery_results.models import TaskResult
 
 from config.celery import app
-from core.results import DatabaseBackend
+from core.results import DatabaseBackend, hold_success, store_held, take_held
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,38 @@ def test_a_state_is_stored_in_autocommit_without_a_transaction_of_its_own(backen
     assert seen == [("INSERT", False), ("INSERT", False)]
     row = TaskResult.objects.get(task_id=task_id)
     assert (row.status, row.result, row.date_created is not None) == (states.SUCCESS, "5", True)
+
+
+def test_a_held_success_is_written_only_by_its_holder_and_as_the_backend_writes_it(
+    backend, django_assert_num_queries
+):
+    """hold_success: the run's SUCCESS row is worked out as ever but sent later, by whoever takes it."""
+    original = OriginalBackend(app=app)
+    ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    request = Context(id=ours, args=[1, 2], kwargs={"x": 1}, task="tests.add", hostname="worker@host")
+    hold_success(ours)
+
+    with django_assert_num_queries(0):
+        backend.mark_as_done(ours, {"sum": 3}, request=request)
+    held = take_held(ours)
+    assert not TaskResult.objects.filter(task_id=ours).exists()
+    assert len(held) == 1 and held[0].sql.startswith("INSERT")
+    with django_assert_num_queries(1):
+        store_held(held)
+    original.mark_as_done(theirs, {"sum": 3}, request=Context(request.__dict__, id=theirs))
+
+    mine = TaskResult.objects.values(*COLUMNS, "task_args", "task_kwargs").get(task_id=ours)
+    assert mine == TaskResult.objects.values(*COLUMNS, "task_args", "task_kwargs").get(task_id=theirs)
+    assert backend.get_result(ours) == {"sum": 3}
+
+
+def test_only_a_success_is_held_and_taking_it_ends_the_hold(backend):
+    request = Context(id=str(uuid.uuid4()), task="tests.add")
+    hold_success(request.id)
+
+    backend.store_result(request.id, {"percent": 50}, "PROGRESS", request=request)
+    assert TaskResult.objects.get(task_id=request.id).status == "PROGRESS"  # written at once
+    assert take_held(request.id) == [] and take_held(request.id) == []
+
+    backend.mark_as_done(request.id, 5, request=request)  # no longer held
+    assert TaskResult.objects.get(task_id=request.id).status == states.SUCCESS

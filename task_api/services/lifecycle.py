@@ -2,6 +2,7 @@
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,7 +10,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
-from core import pubsub
+from core import pubsub, results
+from core.models import Statement
 
 from .. import events
 from ..models import TaskExecution
@@ -127,7 +129,9 @@ def _jsonable(value):
 
 # The finish announcement and the live streams' wake-up (after the commit) leave in one Redis round trip.
 @pubsub.batched_publishes()
-def execution_succeeded(*, execution_id: str, result) -> None:
+def execution_succeeded(*, execution_id: str, result, along: Sequence[Statement] = ()) -> None:
+    """The run's row SUCCESS with its result; `along`: the run's Celery result row (`core.results`,
+    held back from the backend), written in the same statement."""
     completed_at = timezone.now()
     try:
         with transaction.atomic():
@@ -136,14 +140,17 @@ def execution_succeeded(*, execution_id: str, result) -> None:
                 from_statuses=TaskExecution.RUNNING,
                 status=Status.SUCCESS,
                 completed_at=completed_at,
+                along=along,
                 result=_jsonable(result),
                 traceback=None,
                 error=None,
             )
     except DatabaseError as exc:
         # JSON the database still refuses (PostgreSQL's jsonb takes no \u0000): the run must
-        # end all the same, not stay STARTED until it counts as lost.
+        # end all the same, not stay STARTED until it counts as lost. The Celery result row
+        # went down with that statement: it is stored on its own, as the backend would have.
         logger.warning("Could not store the result of execution %s", execution_id, exc_info=True)
+        results.store_held(along)
         error = ResultNotJSON(f"The task's result could not be stored ({type(exc).__name__}).")
         execution_failed(execution_id=execution_id, exception=error, traceback=describe_error(error))
         return

@@ -1,5 +1,6 @@
 """The task API against a real Celery worker (and beat) on Redis and PostgreSQL."""
 
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -79,8 +80,13 @@ def test_execute_reaches_success_with_timestamps_and_duration(start_worker, runn
     assert (body["status"], body["result"]) == ("SUCCESS", "hi")
     assert body["created_at"] <= body["started_at"] <= body["completed_at"]
     assert re.fullmatch(r"\d+:\d\d:\d\d", body["duration"])
+    # The result row, written with the finish: what django-celery-results' backend stores.
     stored = TaskResult.objects.get(task_id=body["celery_task_id"])
     assert (stored.status, stored.task_name) == ("SUCCESS", "task_api.tests.sample_tasks.write_marker")
+    assert (json.loads(stored.result), json.loads(stored.meta)) == ("hi", {"children": []})
+    assert (stored.content_type, stored.content_encoding) == ("application/json", "utf-8")
+    assert (json.loads(stored.task_args), json.loads(stored.task_kwargs)) == ("['/dev/null', 'hi']", "{}")
+    assert stored.worker and stored.date_done >= stored.date_created
 
 
 def test_failing_task_ends_in_failure_with_traceback(start_worker, runner, client_for):
