@@ -20,6 +20,8 @@ from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import bulk
+
 from .models import Event, PurgeMark
 from .wakeups import announce
 
@@ -28,23 +30,19 @@ WRITER_LOCK = 0x4C495645  # "LIVE"
 _EVENT_FIELDS = [field for field in Event._meta.concrete_fields if not field.primary_key]
 
 
+_WITH_WRITER_LOCK = "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%s, 0))"
+
+
 @cache
-def _insert_statement(alias: str, one_row: bool) -> str:
-    """The writer-lock-and-INSERT statement of `_insert_holding_writer_lock` (built once per form)."""
+def _one_row_statement(alias: str) -> str:
+    """The writer lock and the INSERT of one event, its values as scalars (built once)."""
     db = connections[alias]
     quote = db.ops.quote_name
-    types = [field.db_type(db).split("(")[0] for field in _EVENT_FIELDS]
-    if one_row:
-        # One row as scalars: psycopg quotes an array parameter at several times the cost.
-        rows = "SELECT " + ", ".join(f"%s::{kind}" for kind in types) + " FROM writer_lock"
-    else:
-        # One array per column, as Django's bulk_create does on PostgreSQL: a VALUES list of
-        # 25,000 rows (an expiry sweep's events) took PostgreSQL two seconds to parse and plan.
-        rows = "SELECT rows.* FROM writer_lock, UNNEST(" + ", ".join(f"%s::{kind}[]" for kind in types) + ") AS rows"
+    values = ", ".join(f"%s::{field.db_type(db).split('(')[0]}" for field in _EVENT_FIELDS)
     return (
-        "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%s, 0)) "
-        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(field.column) for field in _EVENT_FIELDS)}) "
-        f"{rows} RETURNING {quote(Event._meta.pk.column)}"
+        f"{_WITH_WRITER_LOCK} INSERT INTO {quote(Event._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in _EVENT_FIELDS)}) "
+        f"SELECT {values} FROM writer_lock RETURNING {quote(Event._meta.pk.column)}"
     )
 
 
@@ -52,20 +50,22 @@ def _insert_holding_writer_lock(events: list[Event]) -> None:
     """PostgreSQL: the writer lock and the INSERT of `events` as one statement, one round trip.
 
     The lock is taken in a materialized CTE that the rows are joined to, so it is held before
-    the INSERT draws the first id from the sequence, as the readers' horizon requires.
+    the INSERT draws the first id from the sequence, as the readers' horizon requires. Many
+    events go as one JSON parameter (core.bulk); one (a worker's finish) as scalars, which
+    costs less for a single row.
     """
-    columns = [
-        [field.get_db_prep_save(field.pre_save(event, add=True), connection) for event in events]
-        for field in _EVENT_FIELDS
-    ]
-    one_row = len(events) == 1
-    params = [WRITER_LOCK, *((column[0] for column in columns) if one_row else columns)]
+    if len(events) > 1:
+        bulk.insert(
+            events, using=connection.alias, with_sql=_WITH_WRITER_LOCK, with_params=[WRITER_LOCK], joined="writer_lock"
+        )
+        return
+    (event,) = events
+    values = (field.get_db_prep_save(field.pre_save(event, add=True), connection) for field in _EVENT_FIELDS)
+    params = [WRITER_LOCK, *values]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_statement(connection.alias, one_row), params)
-        # RETURNING follows the order of the rows, as bulk_create relies on too.
-        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
-            event.pk = pk
-            event._state.adding, event._state.db = False, connection.alias
+        cursor.execute(_one_row_statement(connection.alias), params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding, event._state.db = False, connection.alias
 
 
 # No savepoint inside the caller's transaction: the events are part of its write.

@@ -9,12 +9,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import IntegerField, Q, Value
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.models import Department, User
+from core import bulk
 from tasks.events import UPDATED_FIELDS
 from tasks.models import Task
 from tasks.selectors import task_audience
@@ -80,7 +81,8 @@ def notification_bulk_create(*, notifications: Sequence[Notification | None]) ->
     notifications = [n for n in notifications if n is not None]
     if not notifications:
         return []
-    created = Notification.objects.bulk_create(notifications)
+    # One INSERT whatever the count (core.bulk: an expiry sweep stores tens of thousands).
+    created = bulk.insert(notifications, using=router.db_for_write(Notification))
     notifications_created.send(sender=Notification, notifications=created)
     emails = [n.id for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if emails:
